@@ -1,0 +1,65 @@
+"""Shared helpers for the tests: the content, sessions and what they said."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from voice import content
+from voice.commands import CommandId, Source
+from voice.session import Action, InputMode, Say, Session
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = content.load()
+STEP_IDS = [step.id for step in CONTENT.steps]
+SIDE_STEP = next(i for i, step in enumerate(CONTENT.steps) if step.ask == "side")
+
+
+def says(actions: list[Action]) -> list[Say]:
+    return [action for action in actions if isinstance(action, Say)]
+
+
+def kinds(actions: list[Action]) -> list[str]:
+    return [say.kind for say in says(actions)]
+
+
+def text(actions: list[Action]) -> str:
+    return " ".join(say.text for say in says(actions))
+
+
+def new_session(mode: InputMode = InputMode.VOICE, t: float = 0.0, **kwargs) -> Session:
+    session = Session(CONTENT, mode, t, **kwargs)
+    session.start(t)
+    return session
+
+
+def at_step(step_id: str, t: float = 0.0, breast: CommandId = CommandId.LEFT) -> Session:
+    """A session moved to a step, having chosen a breast on the way (or not, before the question)."""
+    session = new_session(t=t)
+    target = STEP_IDS.index(step_id)
+    while session.step.id != step_id:
+        if session.step.ask == "side":
+            session.handle(breast, Source.KEYBOARD, t)
+        else:
+            session.handle(CommandId.NEXT, Source.KEYBOARD, t)
+        assert STEP_IDS.index(session.step.id) <= target
+    return session
+
+
+def finish_speech(session: Session, actions: list[Action], t: float) -> list[Action]:
+    """Report the last utterance of actions as said, as the runner does."""
+    last = says(actions)[-1]
+    return session.speech_finished(last.id, t)
+
+
+def run_cli(*args: str, stdin: bytes = b"", timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), *args],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )

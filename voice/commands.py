@@ -1,0 +1,70 @@
+"""Command ids and the matching of typed or recognized words to them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+
+class CommandId(StrEnum):
+    """The fixed command ids; their phrases and keys live in content/commands.yaml."""
+
+    NEXT = "next"
+    BACK = "back"
+    REPEAT = "repeat"
+    NO_MILK = "no_milk"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SLOWER = "slower"
+    FASTER = "faster"
+    HELP = "help"
+    WHERE = "where"
+    OTHER_SIDE = "other_side"
+    CONTACTS = "contacts"
+    STOP = "stop"
+    LEFT = "left"
+    RIGHT = "right"
+
+
+class Source(StrEnum):
+    """Where a command came from."""
+
+    VOICE = "voice"
+    KEYBOARD = "keyboard"
+    TEXT = "text"
+
+
+# Letters and digits of any script stay: a word in another language is a
+# word, not something to ignore around a command.
+_NOT_WORD = re.compile(r"[^\w']+|_")
+
+
+def normalize(text: str) -> tuple[str, ...]:
+    """Lower-case words without punctuation: "Um, NEXT step!" -> ("um", "next", "step")."""
+    text = text.casefold().replace("\u2019", "'")
+    return tuple(word.strip("'") for word in _NOT_WORD.sub(" ", text).split() if word.strip("'"))
+
+
+class PhraseMatcher:
+    """Finds the command a whole utterance names, allowing filler words around it."""
+
+    def __init__(self, phrases: Mapping[CommandId, Iterable[str]], fillers: Iterable[str]) -> None:
+        self._fillers = frozenset(fillers)
+        self._by_words = {
+            normalize(phrase): command for command, items in phrases.items() for phrase in items
+        }
+
+    def strip_fillers(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        """Words without the filler words at either end."""
+        start, end = 0, len(words)
+        while start < end and words[start] in self._fillers:
+            start += 1
+        while end > start and words[end - 1] in self._fillers:
+            end -= 1
+        return words[start:end]
+
+    def match(self, text: str) -> CommandId | None:
+        """The command that text names, or None. "um, next please" names next."""
+        words = normalize(text)
+        return self._by_words.get(words) or self._by_words.get(self.strip_fillers(words))

@@ -1,0 +1,384 @@
+"""The guide's content: loaded from content/*.yaml and checked on load.
+
+A content directory holds YAML files whose top-level keys are sections
+(steps, responses, commands, rhythm, ...). Each section appears once across
+the files. Every problem is one ContentError naming the file, line and field.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from yaml.nodes import Node
+
+from .commands import CommandId, normalize
+from .errors import ContentError
+from .yamlcheck import Doc
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+# Every response the session needs, with the fields it fills in. Any
+# template may also use {cmd.ID}: how to give command ID in the input mode.
+RESPONSES: dict[str, frozenset[str]] = {
+    name: frozenset(fields.split())
+    for name, fields in {
+        "welcome": "",
+        "where_step": "number total title",
+        "where_breast": "breast position positions",
+        "where_no_breast": "",
+        "where_paused": "",
+        "first_step": "",
+        "last_step": "",
+        "side_chosen": "breast",
+        "side_default": "breast",
+        "side_not_asked": "",
+        "need_side": "",
+        "other_side": "breast",
+        "no_milk_adjust": "",
+        "no_milk_move": "position positions",
+        "no_milk_other_breast": "breast",
+        "no_milk_both_done": "breast",
+        "paused": "",
+        "resumed": "",
+        "slower": "tempo",
+        "faster": "tempo",
+        "slowest": "tempo",
+        "fastest": "tempo",
+        "not_understood": "",
+        "not_understood_typed": "",
+        "contact_number": "name phone",
+        "summary": "total",
+        "summary_breast": "breast time positions",
+        "summary_no_breast": "",
+    }.items()
+}
+QUESTIONS = ("side",)
+INPUT_MODES = ("voice", "keys", "text")
+# The fields each part of an input mode fills in.
+MODE_PARTS = {"give": frozenset({"phrase", "key"}), "help": frozenset({"list"}), "item": frozenset({"phrase", "key"})}
+NAMED_KEYS = ("<enter>", "<space>")
+_STEP_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_PHONE = re.compile(r"^[0-9]+( [0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the guide."""
+
+    id: str
+    title: str
+    say: tuple[str, ...]
+    """The step's sentences, in order."""
+    rhythm: bool = False
+    """Count the squeeze-and-release rhythm once the step has been said."""
+    ask: str | None = None
+    """The question the step asks ("side"), whose answers are then understood."""
+    hint: str | None = None
+    """Said after the step: how to go on from it."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str
+    """Digit groups separated by spaces, as the leaflet prints them."""
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    id: CommandId
+    phrases: tuple[str, ...]
+    """What she can say or type; the first is the one help names."""
+    keys: tuple[str, ...]
+    """Single characters, or <enter> / <space>."""
+    answer: str | None = None
+    """Only understood when the session has just asked this question."""
+
+
+@dataclass(frozen=True)
+class RhythmSettings:
+    press_seconds: float
+    release_seconds: float
+    tempo_min: float
+    tempo_max: float
+    tempo_step: float
+    press_word: str
+    release_word: str
+    count_words: tuple[str, ...]
+    full_cycles: int
+    """Cycles counted with every word before thinning."""
+    word_cycles: int
+    """Cycles with spoken press and release before only tones remain."""
+
+    @property
+    def default_tempo(self) -> float:
+        """Squeezes a minute at the content's press and release lengths."""
+        return 60.0 / (self.press_seconds + self.release_seconds)
+
+
+@dataclass(frozen=True)
+class Content:
+    meta: dict[str, str]
+    positions_per_breast: int
+    steps: tuple[Step, ...]
+    contacts_intro: str
+    contacts: tuple[Contact, ...]
+    responses: dict[str, str]
+    commands: dict[CommandId, CommandSpec]
+    fillers: tuple[str, ...]
+    input_modes: dict[str, dict[str, str]]
+    """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
+    rhythm: RhythmSettings
+
+
+def load(directory: Path = DEFAULT_DIR, override: Path | None = None) -> Content:
+    """Load every *.yaml in directory; sections in override replace theirs."""
+    if not directory.is_dir():
+        raise ContentError(str(directory), None, "", "not a content directory")
+    found: dict[str, tuple[Doc, Node]] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if override is not None and path.resolve() == override.resolve():
+            continue
+        for name, value in _sections(path).items():
+            if name in found:
+                doc, _ = found[name]
+                raise ContentError(str(path), value[1].start_mark.line + 1, name, f"already defined in {doc.file}")
+            found[name] = value
+    if override is not None:
+        found.update(_sections(override))
+    for name in _SECTIONS:
+        if name not in found:
+            raise ContentError(str(override or directory), None, name, "missing section")
+    values = {name: parse(*found[name]) for name, parse in _SECTIONS.items()}
+    return Content(
+        meta=values["meta"],
+        positions_per_breast=values["positions_per_breast"],
+        steps=values["steps"],
+        contacts_intro=values["contacts"][0],
+        contacts=values["contacts"][1],
+        responses=values["responses"],
+        commands=values["commands"],
+        fillers=values["fillers"],
+        input_modes=values["input_modes"],
+        rhythm=values["rhythm"],
+    )
+
+
+def _sections(path: Path) -> dict[str, tuple[Doc, Node]]:
+    file = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ContentError(file, None, "", "no such file") from None
+    except IsADirectoryError:
+        raise ContentError(file, None, "", "is a directory, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise ContentError(file, None, "", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ContentError(file, None, "", f"cannot read: {exc.strerror}") from None
+    doc = Doc.parse(file, text)
+    sections = {}
+    for name, (key_node, value) in doc.entries(doc.root, "").items():
+        if name not in _SECTIONS:
+            raise doc.error(key_node, name, f"unknown section; expected one of: {', '.join(_SECTIONS)}")
+        sections[name] = (doc, value)
+    return sections
+
+
+def _check_template(doc: Doc, node: Node, field: str, text: str, fields: frozenset[str] = frozenset()) -> str:
+    """Text whose {placeholders} are all among fields or {cmd.ID}."""
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise doc.error(node, field, f"bad braces: {exc}") from None
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if spec or conversion:
+            raise doc.error(node, field, f"placeholder {{{name}}} must not have a format")
+        if name.startswith("cmd."):
+            if name[4:] not in CommandId.__members__.values():
+                raise doc.error(node, field, f"unknown command id in {{{name}}}")
+        elif name not in fields:
+            allowed = ", ".join(sorted(fields)) or "none but {cmd.ID}"
+            raise doc.error(node, field, f"unknown placeholder {{{name}}}; allowed: {allowed}")
+    return text
+
+
+def _template(doc: Doc, node: Node, field: str, fields: frozenset[str] = frozenset()) -> str:
+    return _check_template(doc, node, field, doc.text(node, field), fields)
+
+
+def _meta(doc: Doc, node: Node) -> dict[str, str]:
+    items = doc.mapping(
+        node, "meta", ("title", "source", "resource_number", "last_reviewed", "next_review"), ("left_out",)
+    )
+    return {key: doc.text(value, f"meta.{key}") for key, value in items.items()}
+
+
+def _positions(doc: Doc, node: Node) -> int:
+    return doc.integer(node, "positions_per_breast", 1, 24)
+
+
+def _steps(doc: Doc, node: Node) -> tuple[Step, ...]:
+    steps = []
+    seen: set[str] = set()
+    for i, item in enumerate(doc.sequence(node, "steps")):
+        field = f"steps[{i}]"
+        entries = doc.mapping(item, field, ("id", "title", "say"), ("rhythm", "ask", "hint"))
+        step_id = doc.text(entries["id"], f"{field}.id")
+        if not _STEP_ID.match(step_id):
+            raise doc.error(entries["id"], f"{field}.id", "use lower-case letters, digits and _")
+        if step_id in seen:
+            raise doc.error(entries["id"], f"{field}.id", f"step id {step_id!r} appears twice")
+        seen.add(step_id)
+        ask = None
+        if "ask" in entries:
+            ask = doc.text(entries["ask"], f"{field}.ask")
+            if ask not in QUESTIONS:
+                raise doc.error(entries["ask"], f"{field}.ask", f"unknown question; expected one of: {', '.join(QUESTIONS)}")
+        steps.append(
+            Step(
+                id=step_id,
+                title=_template(doc, entries["title"], f"{field}.title"),
+                say=tuple(
+                    _template(doc, line, f"{field}.say[{j}]")
+                    for j, line in enumerate(doc.sequence(entries["say"], f"{field}.say"))
+                ),
+                rhythm=doc.boolean(entries["rhythm"], f"{field}.rhythm") if "rhythm" in entries else False,
+                ask=ask,
+                hint=_template(doc, entries["hint"], f"{field}.hint") if "hint" in entries else None,
+            )
+        )
+    for question in QUESTIONS:
+        if sum(step.ask == question for step in steps) != 1:
+            raise doc.error(node, "steps", f"exactly one step must have 'ask: {question}'")
+    return tuple(steps)
+
+
+def _contacts(doc: Doc, node: Node) -> tuple[str, tuple[Contact, ...]]:
+    entries = doc.mapping(node, "contacts", ("intro", "numbers"))
+    contacts = []
+    for i, item in enumerate(doc.sequence(entries["numbers"], "contacts.numbers")):
+        field = f"contacts.numbers[{i}]"
+        fields = doc.mapping(item, field, ("name", "phone"))
+        phone = doc.text(fields["phone"], f"{field}.phone")
+        if not _PHONE.match(phone):
+            raise doc.error(fields["phone"], f"{field}.phone", "use digits in groups separated by spaces")
+        contacts.append(Contact(doc.text(fields["name"], f"{field}.name"), phone))
+    return _template(doc, entries["intro"], "contacts.intro"), tuple(contacts)
+
+
+def _responses(doc: Doc, node: Node) -> dict[str, str]:
+    entries = doc.mapping(node, "responses", tuple(RESPONSES))
+    return {
+        name: _template(doc, value, f"responses.{name}", RESPONSES[name]) for name, value in entries.items()
+    }
+
+
+def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
+    entries = doc.mapping(node, "commands", tuple(CommandId))
+    commands = {}
+    phrase_owner: dict[tuple[str, ...], str] = {}
+    key_owner: dict[str, str] = {}
+    for name, item in entries.items():
+        field = f"commands.{name}"
+        fields = doc.mapping(item, field, ("phrases", "keys"), ("answer",))
+        phrases = []
+        for j, phrase_node in enumerate(doc.sequence(fields["phrases"], f"{field}.phrases")):
+            phrase = doc.text(phrase_node, f"{field}.phrases[{j}]")
+            words = normalize(phrase)
+            if not words:
+                raise doc.error(phrase_node, f"{field}.phrases[{j}]", "has no words")
+            if words in phrase_owner:
+                raise doc.error(
+                    phrase_node, f"{field}.phrases[{j}]", f"{phrase!r} is already a phrase of {phrase_owner[words]}"
+                )
+            phrase_owner[words] = name
+            phrases.append(phrase)
+        keys = []
+        for j, key_node in enumerate(doc.sequence(fields["keys"], f"{field}.keys")):
+            key = doc.text(key_node, f"{field}.keys[{j}]")
+            if len(key) != 1 and key not in NAMED_KEYS:
+                raise doc.error(key_node, f"{field}.keys[{j}]", f"a key is one character or one of {', '.join(NAMED_KEYS)}")
+            if key in key_owner:
+                raise doc.error(key_node, f"{field}.keys[{j}]", f"key {key!r} is already a key of {key_owner[key]}")
+            key_owner[key] = name
+            keys.append(key)
+        answer = None
+        if "answer" in fields:
+            answer = doc.text(fields["answer"], f"{field}.answer")
+            if answer not in QUESTIONS:
+                raise doc.error(fields["answer"], f"{field}.answer", f"unknown question; expected one of: {', '.join(QUESTIONS)}")
+        command = CommandId(name)
+        commands[command] = CommandSpec(command, tuple(phrases), tuple(keys), answer)
+    return commands
+
+
+def _fillers(doc: Doc, node: Node) -> tuple[str, ...]:
+    fillers = []
+    for i, item in enumerate(doc.sequence(node, "fillers", min_items=0)):
+        words = normalize(doc.text(item, f"fillers[{i}]"))
+        if len(words) != 1:
+            raise doc.error(item, f"fillers[{i}]", "a filler is one word")
+        fillers.append(words[0])
+    return tuple(fillers)
+
+
+def _input_modes(doc: Doc, node: Node) -> dict[str, dict[str, str]]:
+    modes = {}
+    for mode, value in doc.mapping(node, "input_modes", INPUT_MODES).items():
+        parts = doc.mapping(value, f"input_modes.{mode}", tuple(MODE_PARTS))
+        modes[mode] = {
+            part: _template(doc, item, f"input_modes.{mode}.{part}", MODE_PARTS[part]) for part, item in parts.items()
+        }
+    return modes
+
+
+def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
+    names = ("press_seconds", "release_seconds", "tempo_min", "tempo_max", "tempo_step", "words", "full_cycles", "word_cycles")
+    e = doc.mapping(node, "rhythm", names)
+    words = doc.mapping(e["words"], "rhythm.words", ("press", "release", "counts"))
+    settings = RhythmSettings(
+        press_seconds=doc.number(e["press_seconds"], "rhythm.press_seconds", 0.5, 10),
+        release_seconds=doc.number(e["release_seconds"], "rhythm.release_seconds", 0.5, 10),
+        tempo_min=doc.number(e["tempo_min"], "rhythm.tempo_min", 2, 60),
+        tempo_max=doc.number(e["tempo_max"], "rhythm.tempo_max", 2, 60),
+        tempo_step=doc.number(e["tempo_step"], "rhythm.tempo_step", 0.5, 20),
+        press_word=doc.text(words["press"], "rhythm.words.press"),
+        release_word=doc.text(words["release"], "rhythm.words.release"),
+        count_words=tuple(
+            doc.text(item, f"rhythm.words.counts[{i}]")
+            for i, item in enumerate(doc.sequence(words["counts"], "rhythm.words.counts", min_items=0))
+        ),
+        full_cycles=doc.integer(e["full_cycles"], "rhythm.full_cycles", 0, 10_000),
+        word_cycles=doc.integer(e["word_cycles"], "rhythm.word_cycles", 0, 10_000),
+    )
+    if settings.tempo_min > settings.tempo_max:
+        raise doc.error(e["tempo_min"], "rhythm.tempo_min", "must not be above tempo_max")
+    if not settings.tempo_min <= settings.default_tempo <= settings.tempo_max:
+        raise doc.error(
+            e["press_seconds"],
+            "rhythm.press_seconds",
+            f"press and release give {settings.default_tempo:g} squeezes a minute, outside tempo_min..tempo_max",
+        )
+    if settings.full_cycles > settings.word_cycles:
+        raise doc.error(e["full_cycles"], "rhythm.full_cycles", "must not be above word_cycles")
+    return settings
+
+
+_SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
+    "meta": _meta,
+    "positions_per_breast": _positions,
+    "steps": _steps,
+    "contacts": _contacts,
+    "responses": _responses,
+    "commands": _commands,
+    "fillers": _fillers,
+    "input_modes": _input_modes,
+    "rhythm": _rhythm,
+}

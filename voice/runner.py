@@ -1,0 +1,165 @@
+"""Runs a session in real time: commands in, speech and cues out.
+
+The calling thread owns the session. Microphone, keyboard and stdin readers
+and the audio callbacks only put events on the runner's inbox, so the
+session never needs a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .commands import CommandId, Source
+from .events import EventLog
+from .output import Output
+from .rhythm import Cue
+from .session import Action, Ended, PlayCue, Say, Session, StepChanged, Summary
+
+_LOGGER = logging.getLogger(__name__)
+
+# Longest sleep without a deadline: keeps the loop responsive to its inbox.
+_MAX_WAIT = 0.5
+# After "stop", how long the summary may take to be said before we leave anyway.
+_FINAL_SPEECH_LIMIT = 60.0
+
+
+@dataclass(frozen=True)
+class _Command:
+    command: CommandId
+    source: Source
+
+
+@dataclass(frozen=True)
+class _NotUnderstood:
+    source: Source
+
+
+@dataclass(frozen=True)
+class _InputEnded:
+    source: Source
+
+
+@dataclass(frozen=True)
+class _Started:
+    item: Say | Cue
+    t: float
+
+
+@dataclass(frozen=True)
+class _Finished:
+    item: Say | Cue
+    completed: bool
+
+
+_Event = _Command | _NotUnderstood | _InputEnded | _Started | _Finished
+
+
+class Runner:
+    """Feeds a session with the inputs' events and the clock, and carries out its actions."""
+
+    def __init__(
+        self, session: Session, events: EventLog | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._session = session
+        self._events = events
+        self._clock = clock
+        self._inbox: queue.Queue[_Event] = queue.Queue()
+        self._summary: Summary | None = None
+        self._ended_at = 0.0
+        self._thread: int | None = None
+        self.answers = session.answers()
+        """The questions being asked now; read by the listener thread."""
+
+    # -- called from any thread -----------------------------------------------
+
+    def command(self, command: CommandId, source: Source) -> None:
+        self._inbox.put(_Command(command, source))
+
+    def not_understood(self, source: Source) -> None:
+        self._inbox.put(_NotUnderstood(source))
+
+    def input_ended(self, source: Source) -> None:
+        """The last input closed (end of stdin): end the session as "stop" does."""
+        self._inbox.put(_InputEnded(source))
+
+    def started(self, item: Say | Cue, t: float) -> None:
+        if threading.get_ident() == self._thread:
+            self._log_started(item, t)  # printed text: log it now, in order
+        else:
+            self._inbox.put(_Started(item, t))
+
+    def finished(self, item: Say | Cue, completed: bool) -> None:
+        self._inbox.put(_Finished(item, completed))
+
+    # -- the loop ---------------------------------------------------------------
+
+    def run(self, output: Output) -> Summary:
+        """Run the session until it has ended and its summary has been said."""
+        self._output = output
+        self._thread = threading.get_ident()
+        self._apply(self._session.start(self._clock()))
+        while self._summary is None or self._session.speaking:
+            now = self._clock()
+            if self._summary is not None and now - self._ended_at > _FINAL_SPEECH_LIMIT:
+                _LOGGER.warning("the summary was not said in time; ending anyway")
+                break
+            deadline = self._session.next_deadline()
+            timeout = _MAX_WAIT if deadline is None else min(_MAX_WAIT, max(0.0, deadline - now))
+            try:
+                event: _Event | None = self._inbox.get(timeout=timeout)
+            except queue.Empty:
+                event = None
+            now = self._clock()
+            if event is not None:
+                self._apply(self._on(event, now))
+            self._apply(self._session.tick(now))
+        if self._events:
+            self._events.write(self._clock(), "end")
+        return self._summary
+
+    def _on(self, event: _Event, now: float) -> list[Action]:
+        match event:
+            case _Command(command, source):
+                if self._events:
+                    self._events.write(now, "command", id=command.value, source=source.value)
+                self._output.stop()
+                if source is Source.VOICE:
+                    self._output.acknowledge()
+                return self._session.handle(command, source, now)
+            case _NotUnderstood(source):
+                return self._session.not_understood(source, now)
+            case _InputEnded(source) if not self._session.ended:
+                return self._on(_Command(CommandId.STOP, source), now)
+            case _Started(item, t):
+                self._log_started(item, t)
+            case _Finished(Say() as say, _):
+                return self._session.speech_finished(say.id, now)
+        return []
+
+    def _log_started(self, item: Say | Cue, t: float) -> None:
+        if not self._events:
+            return
+        if isinstance(item, Say):
+            self._events.write(t, "say", text=item.text)
+        else:
+            self._events.write(t, "cue", name=item.name, planned_t=self._events.seconds(item.planned_t))
+
+    def _apply(self, actions: list[Action]) -> None:
+        for action in actions:
+            match action:
+                case Say():
+                    self._output.say(action)
+                case PlayCue(cue):
+                    self._output.cue(cue)
+                case StepChanged(step_id, index):
+                    if self._events:
+                        self._events.write(self._clock(), "step", id=step_id, index=index)
+                case Ended(summary):
+                    self._summary = summary
+                    self._ended_at = self._clock()
+        self.answers = self._session.answers()

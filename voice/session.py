@@ -1,0 +1,454 @@
+"""The guided session: which step, what to say, what each command does.
+
+Pure: no audio, no threads, no clock of its own. Every call takes the time t
+(seconds on any monotonic clock) and returns the actions to carry out, in
+order. The runner plays them and reports back when speech has finished,
+which is when counting (re)starts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import SimpleNamespace
+
+from .commands import CommandId, Source
+from .content import RESPONSES, Content, Step
+from .rhythm import Cue, Rhythm, Style
+
+# "Sorry, I did not catch that" at most this often, so noise cannot nag.
+NOT_UNDERSTOOD_INTERVAL = 20.0
+_KEY_NAMES = {"<enter>": "Enter", "<space>": "Space"}
+
+
+class Breast(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+    @property
+    def other(self) -> Breast:
+        return Breast.RIGHT if self is Breast.LEFT else Breast.LEFT
+
+
+class InputMode(StrEnum):
+    """How she gives commands, which decides how prompts and help word them."""
+
+    VOICE = "voice"
+    KEYS = "keys"
+    TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak (or print) one utterance."""
+
+    text: str
+    kind: str
+    """"step", or the name of the response it came from."""
+    id: int
+    """Increasing number; the runner reports the end of speech with it."""
+    slow: bool = False
+    """Say it slowly (phone numbers)."""
+
+
+@dataclass(frozen=True)
+class PlayCue:
+    """Sound one cue of the squeeze-and-release count now."""
+
+    cue: Cue
+
+
+@dataclass(frozen=True)
+class StepChanged:
+    id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class BreastRecord:
+    seconds: float
+    positions: int
+    """Positions used: the furthest position reached around this breast."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    seconds: float
+    breasts: dict[Breast, BreastRecord]
+    no_milk: int
+    """How many times "no milk" was said."""
+    commands: dict[str, int]
+    """How many times each command was used."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    summary: Summary
+
+
+Action = Say | PlayCue | StepChanged | Ended
+
+
+@dataclass
+class _Breasts:
+    """Which breast, where around it, and the time spent on each."""
+
+    current: Breast | None = None
+    since: float = 0.0
+    position: int = 1
+    adjusted: bool = False
+    """"Change your hand position slightly" was said on this visit."""
+    seconds: dict[Breast, float] = field(default_factory=lambda: dict.fromkeys(Breast, 0.0))
+    positions: dict[Breast, int] = field(default_factory=lambda: dict.fromkeys(Breast, 0))
+    worked: set[Breast] = field(default_factory=set)
+    """Breasts worked all the way around in this round."""
+
+    def switch(self, breast: Breast, t: float) -> None:
+        self.account(t)
+        self.current = breast
+        self.position = 1
+        self.adjusted = False
+        self.positions[breast] = max(self.positions[breast], 1)
+
+    def account(self, t: float) -> None:
+        if self.current is not None:
+            self.seconds[self.current] += t - self.since
+        self.since = t
+
+
+class Session:
+    """One guided session, from the welcome to the summary."""
+
+    def __init__(
+        self, content: Content, mode: InputMode, t: float, style: Style = Style.WORDS, thin: bool = True
+    ) -> None:
+        self._content = content
+        self._mode = mode
+        self._start_t = t
+        self._index = 0
+        self._breasts = _Breasts()
+        self._paused = False
+        self._next_id = 0
+        self._speaking: int | None = None
+        self._last_batch: list[Say] = []
+        self._not_understood_t = -math.inf
+        self._no_milk = 0
+        self._used: Counter[str] = Counter()
+        self.rhythm = Rhythm(content.rhythm, style, thin)
+        self.ended = False
+        modes = content.input_modes[mode]
+        self._hints = SimpleNamespace(
+            **{command: modes["give"].format(**self._names(command)) for command in content.commands}
+        )
+        self._handlers = {
+            CommandId.NEXT: self._next,
+            CommandId.BACK: self._back,
+            CommandId.REPEAT: self._repeat,
+            CommandId.NO_MILK: self._no_milk_said,
+            CommandId.PAUSE: self._pause,
+            CommandId.RESUME: self._resume,
+            CommandId.SLOWER: self._slower,
+            CommandId.FASTER: self._faster,
+            CommandId.HELP: self._help,
+            CommandId.WHERE: self._where,
+            CommandId.OTHER_SIDE: self._other_side,
+            CommandId.CONTACTS: self._contacts,
+            CommandId.STOP: self._stop,
+            CommandId.LEFT: self._answer_side,
+            CommandId.RIGHT: self._answer_side,
+        }
+
+    # -- what the runner asks -------------------------------------------------
+
+    @property
+    def step(self) -> Step:
+        return self._content.steps[self._index]
+
+    @property
+    def breast(self) -> Breast | None:
+        return self._breasts.current
+
+    @property
+    def position(self) -> int:
+        return self._breasts.position
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speaking(self) -> bool:
+        """Speech is under way: the runner has not yet reported the last Say finished."""
+        return self._speaking is not None
+
+    @property
+    def counting(self) -> bool:
+        """At a counting step and not paused (counting now, or again once speech ends)."""
+        return self.step.rhythm and not self._paused and not self.ended
+
+    def answers(self) -> frozenset[str]:
+        """Questions whose answers are understood now (left/right while asking "side")."""
+        return frozenset({self.step.ask}) if self.step.ask else frozenset()
+
+    def texts(self) -> list[str]:
+        """Everything it may say that needs no live figures: worth synthesizing ahead."""
+        fixed = [name for name, fields in RESPONSES.items() if not fields]
+        rhythm = self._content.rhythm
+        return [
+            *(self._step_text(step) for step in self._content.steps),
+            *(self._render(name) for name in fixed),
+            self._help_text(),
+            rhythm.press_word,
+            rhythm.release_word,
+            *rhythm.count_words,
+        ]
+
+    def next_deadline(self) -> float | None:
+        """When tick() next has something to do, or None."""
+        return None if self.ended else self.rhythm.next_due()
+
+    # -- inputs ---------------------------------------------------------------
+
+    def start(self, t: float) -> list[Action]:
+        return self._batch([self._say("welcome"), *self._enter(0)])
+
+    def handle(self, command: CommandId, source: Source, t: float) -> list[Action]:
+        """Act on a command; what is said replaces anything still being said."""
+        if self.ended:
+            return []
+        self._used[command] += 1
+        actions = self._handlers[command](command, t)
+        return actions if command is CommandId.REPEAT else self._batch(actions)
+
+    def not_understood(self, source: Source, t: float) -> list[Action]:
+        """Input that was not a command. Typed text and keys always get an answer;
+        heard speech only now and then, and never over speech or counting."""
+        if self.ended:
+            return []
+        if source is not Source.VOICE:
+            return [self._say("not_understood_typed")]
+        if self.speaking or self.counting or t - self._not_understood_t < NOT_UNDERSTOOD_INTERVAL:
+            return []
+        self._not_understood_t = t
+        return [self._say("not_understood")]
+
+    def speech_finished(self, say_id: int, t: float) -> list[Action]:
+        """The runner finished (or cut off) the utterance say_id. Once the last
+        one is done, counting starts again with a new squeeze."""
+        if say_id != self._speaking:
+            return []
+        self._speaking = None
+        if not self.counting:
+            return []
+        self.rhythm.start(t)
+        return self.tick(t)
+
+    def tick(self, t: float) -> list[Action]:
+        """The cues due by t."""
+        return [PlayCue(cue) for cue in self.rhythm.due(t)]
+
+    # -- command handlers -----------------------------------------------------
+
+    def _next(self, command: CommandId, t: float) -> list[Action]:
+        self._paused = False
+        if self.step.ask == "side" and self.breast is None:
+            self._breasts.switch(Breast.LEFT, t)
+            return [self._say("side_default", breast=Breast.LEFT), *self._enter(self._index + 1)]
+        if self._index == len(self._content.steps) - 1:
+            return [self._say("last_step")]
+        return self._enter(self._index + 1)
+
+    def _back(self, command: CommandId, t: float) -> list[Action]:
+        self._paused = False
+        if self._index == 0:
+            return [self._say("first_step")]
+        return self._enter(self._index - 1)
+
+    def _repeat(self, command: CommandId, t: float) -> list[Action]:
+        if not self._last_batch:
+            return self._batch(self._enter(self._index))
+        batch = [self._say_text(say.text, say.kind, say.slow) for say in self._last_batch]
+        self._last_batch = batch
+        return list(batch)
+
+    def _no_milk_said(self, command: CommandId, t: float) -> list[Action]:
+        self._paused = False
+        breasts = self._breasts
+        if breasts.current is None:
+            return self._ask_side()
+        self._no_milk += 1
+        if not breasts.adjusted:
+            breasts.adjusted = True
+            return [self._say("no_milk_adjust")]
+        limit = self._content.positions_per_breast
+        if breasts.position < limit:
+            breasts.position += 1
+            breasts.positions[breasts.current] = max(breasts.positions[breasts.current], breasts.position)
+            return [self._say("no_milk_move", position=breasts.position, positions=limit)]
+        breasts.worked.add(breasts.current)
+        done_both = breasts.worked == set(Breast)
+        if done_both:
+            breasts.worked.clear()
+        return self._switch(breasts.current.other, t, "no_milk_both_done" if done_both else "no_milk_other_breast")
+
+    def _pause(self, command: CommandId, t: float) -> list[Action]:
+        self._paused = True
+        return [self._say("paused")]
+
+    def _resume(self, command: CommandId, t: float) -> list[Action]:
+        self._paused = False
+        return [self._say("resumed")]
+
+    def _slower(self, command: CommandId, t: float) -> list[Action]:
+        return [self._say("slower" if self.rhythm.slower() else "slowest", tempo=_number(self.rhythm.tempo))]
+
+    def _faster(self, command: CommandId, t: float) -> list[Action]:
+        return [self._say("faster" if self.rhythm.faster() else "fastest", tempo=_number(self.rhythm.tempo))]
+
+    def _help(self, command: CommandId, t: float) -> list[Action]:
+        return [self._say_text(self._help_text(), "help")]
+
+    def _help_text(self) -> str:
+        modes = self._content.input_modes[self._mode]
+        items = [
+            modes["item"].format(**self._names(spec.id))
+            for spec in self._content.commands.values()
+            if spec.answer is None
+        ]
+        return _sentence(modes["help"].format(list=", ".join(items)))
+
+    def _where(self, command: CommandId, t: float) -> list[Action]:
+        parts = [
+            self._render(
+                "where_step", number=self._index + 1, total=len(self._content.steps), title=self.step.title
+            )
+        ]
+        if self.breast is None:
+            parts.append(self._render("where_no_breast"))
+        else:
+            parts.append(
+                self._render(
+                    "where_breast",
+                    breast=self.breast,
+                    position=self.position,
+                    positions=self._content.positions_per_breast,
+                )
+            )
+        if self._paused:
+            parts.append(self._render("where_paused"))
+        return [self._say_text(" ".join(parts), "where")]
+
+    def _other_side(self, command: CommandId, t: float) -> list[Action]:
+        self._paused = False
+        if self.breast is None:
+            return self._ask_side()
+        return self._switch(self.breast.other, t, "other_side")
+
+    def _contacts(self, command: CommandId, t: float) -> list[Action]:
+        says = [self._say_text(self._fill(self._content.contacts_intro), "contacts")]
+        for contact in self._content.contacts:
+            text = self._render("contact_number", name=contact.name, phone=_spoken_digits(contact.phone))
+            says.append(self._say_text(text, "contact_number", slow=True))
+        return says
+
+    def _stop(self, command: CommandId, t: float) -> list[Action]:
+        self.ended = True
+        summary = self.summary(t)
+        parts = [self._render("summary", total=_duration(summary.seconds))]
+        for breast, record in summary.breasts.items():
+            parts.append(
+                self._render("summary_breast", breast=breast, time=_duration(record.seconds), positions=record.positions)
+            )
+        if not summary.breasts:
+            parts.append(self._render("summary_no_breast"))
+        return [self._say_text(" ".join(parts), "summary"), Ended(summary)]
+
+    def _answer_side(self, command: CommandId, t: float) -> list[Action]:
+        if self.step.ask != "side":
+            return [self._say("side_not_asked")]
+        self._paused = False
+        breast = Breast(command.value)
+        if breast != self.breast:
+            self._breasts.switch(breast, t)
+        return [self._say("side_chosen", breast=breast), *self._enter(self._index + 1)]
+
+    # -- helpers --------------------------------------------------------------
+
+    def summary(self, t: float) -> Summary:
+        self._breasts.account(t)
+        breasts = {
+            breast: BreastRecord(self._breasts.seconds[breast], self._breasts.positions[breast])
+            for breast in Breast
+            if self._breasts.positions[breast]
+        }
+        return Summary(t - self._start_t, breasts, self._no_milk, dict(self._used))
+
+    def _ask_side(self) -> list[Action]:
+        side = next(i for i, step in enumerate(self._content.steps) if step.ask == "side")
+        return [self._say("need_side"), *self._enter(side)]
+
+    def _switch(self, breast: Breast, t: float, response: str) -> list[Action]:
+        """Move to the other breast and take her through the process again."""
+        self._breasts.switch(breast, t)
+        self.rhythm.restart_count()
+        side = next(i for i, step in enumerate(self._content.steps) if step.ask == "side")
+        return [self._say(response, breast=breast), *self._enter(side + 1)]
+
+    def _enter(self, index: int) -> list[Action]:
+        self._index = index
+        return [StepChanged(self.step.id, index), self._say_text(self._step_text(self.step), "step")]
+
+    def _step_text(self, step: Step) -> str:
+        return self._fill(" ".join([f"{step.title}.", *step.say, *([step.hint] if step.hint else [])]))
+
+    def _batch(self, actions: list[Action]) -> list[Action]:
+        """Remember what this answer said, for "repeat"."""
+        says = [action for action in actions if isinstance(action, Say)]
+        if says:
+            self._last_batch = says
+        return actions
+
+    def _names(self, command: str) -> dict[str, str]:
+        spec = self._content.commands[CommandId(command)]
+        return {"phrase": spec.phrases[0], "key": _KEY_NAMES.get(spec.keys[0], spec.keys[0])}
+
+    def _fill(self, template: str, **fields: object) -> str:
+        return _sentence(template.format(cmd=self._hints, **fields))
+
+    def _render(self, response: str, **fields: object) -> str:
+        return self._fill(self._content.responses[response], **fields)
+
+    def _say(self, response: str, **fields: object) -> Say:
+        return self._say_text(self._render(response, **fields), response)
+
+    def _say_text(self, text: str, kind: str, slow: bool = False) -> Say:
+        self._next_id += 1
+        self._speaking = self._next_id
+        self.rhythm.stop()
+        return Say(text, kind, self._next_id, slow)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _spoken_digits(phone: str) -> str:
+    """"020 7188 4045" -> "0 2 0, 7 1 8 8, 4 0 4 5": digit by digit, groups apart."""
+    return ", ".join(" ".join(group) for group in phone.split())
+
+
+def _duration(seconds: float) -> str:
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    parts = []
+    if minutes:
+        parts.append(f"{minutes} minute" + ("s" if minutes != 1 else ""))
+    if secs or not minutes:
+        parts.append(f"{secs} second" + ("s" if secs != 1 else ""))
+    return " ".join(parts)
