@@ -6,13 +6,14 @@ import argparse
 import contextlib
 import json
 import logging
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
 
 from . import content as content_module
-from .commands import PhraseMatcher, Source
+from .commands import CommandId, PhraseMatcher, Source
 from .content import Content
 from .errors import ContentError, EngineError, OptionError, VoiceError
 from .events import EventLog
@@ -117,28 +118,51 @@ def _session(args: argparse.Namespace, content: Content) -> int:
     session = Session(content, mode, start_t, Style(args.count), thin=not args.no_thin)
     events = EventLog(args.events, start_t) if args.events else None
     runner = Runner(session, events)
+    signals: list[int] = []
     try:
-        if mode is InputMode.TEXT:
-            output: Output = TextOutput(sys.stdout, runner.started, runner.finished)
-            matcher = PhraseMatcher({c: spec.phrases for c, spec in content.commands.items()}, content.fillers)
-            # A reader of its own: a daemon thread blocked in sys.stdin's reader
-            # would hold that object's lock while the interpreter shuts down.
-            stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
-            _background(read_lines, stdin, matcher, runner)
-            summary = runner.run(output)
-        else:
-            output = _spoken_output(args, runner, session.texts())
-            keymap = key_commands({c: spec.keys for c, spec in content.commands.items()})
-            stdin = sys.stdin.fileno()
-            with single_keys(stdin):
-                _background(read_keys, stdin, keymap, runner, mode is InputMode.KEYS)
+        with _stop_on_signals(runner, signals):
+            if mode is InputMode.TEXT:
+                output: Output = TextOutput(sys.stdout, runner.started, runner.finished)
+                matcher = PhraseMatcher({c: spec.phrases for c, spec in content.commands.items()}, content.fillers)
+                # A reader of its own: a daemon thread blocked in sys.stdin's reader
+                # would hold that object's lock while the interpreter shuts down.
+                stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
+                _background(read_lines, stdin, matcher, runner)
                 summary = runner.run(output)
-        output.close()
+            else:
+                output = _spoken_output(args, runner, session.texts())
+                keymap = key_commands({c: spec.keys for c, spec in content.commands.items()})
+                fd = sys.stdin.fileno()
+                with single_keys(fd):
+                    _background(read_keys, fd, keymap, runner, mode is InputMode.KEYS)
+                    summary = runner.run(output)
+            output.close()
+    except KeyboardInterrupt:
+        return 130  # a second Ctrl-C: quit at once
     finally:
         if events:
             events.close()
     _LOGGER.debug("session ended: %s", summary)
-    return 0
+    return 128 + signal.SIGTERM if signal.SIGTERM in signals else 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals(runner: Runner, received: list[int]):  # type: ignore[no-untyped-def]
+    """Ctrl-C and SIGTERM end the session as "stop" does, summary and all;
+    a second Ctrl-C quits at once."""
+
+    def handle(signum: int, frame: object) -> None:
+        if signum == signal.SIGINT and signal.SIGINT in received:
+            raise KeyboardInterrupt
+        received.append(signum)
+        runner.command(CommandId.STOP, Source.SIGNAL)
+
+    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _spoken_output(args: argparse.Namespace, runner: Runner, texts: list[str]) -> SpokenOutput:

@@ -33,6 +33,8 @@ class Source(StrEnum):
     VOICE = "voice"
     KEYBOARD = "keyboard"
     TEXT = "text"
+    SIGNAL = "signal"
+    """Ctrl-C or a termination signal, which end the session as "stop" does."""
 
 
 # Letters and digits of any script stay: a word in another language is a
