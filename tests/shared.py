@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from voice import content
@@ -54,12 +55,17 @@ def finish_speech(session: Session, actions: list[Action], t: float) -> list[Act
     return session.speech_finished(last.id, t)
 
 
-def run_cli(*args: str, stdin: bytes = b"", timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, stdin: bytes = b"", timeout: float = 60, env: dict | None = None, data_dir: Path | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real program. Its session record goes to data_dir, or to a fresh
+    folder, never to the user's own."""
+    data_home = str(data_dir) if data_dir else tempfile.mkdtemp(prefix="voice-data-")
     return subprocess.run(
         [sys.executable, str(ROOT / "run.py"), *args],
         input=stdin,
         capture_output=True,
         timeout=timeout,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, "XDG_DATA_HOME": data_home, **(env or {})},
     )

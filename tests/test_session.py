@@ -282,8 +282,8 @@ def test_stop_ends_with_time_spent_time_per_breast_and_positions():
     assert summary.breasts[Breast.LEFT].positions == 2 and summary.breasts[Breast.RIGHT].positions == 1
     spoken = text(actions)
     assert "4 minutes 5 seconds" in spoken
-    assert "Left breast: 3 minutes 5 seconds, 2 positions" in spoken
-    assert "Right breast: 1 minute, 1 positions" in spoken
+    assert "Left breast: 3 minutes 5 seconds, positions used: 2" in spoken
+    assert "Right breast: 1 minute, positions used: 1" in spoken
     assert session.handle(CommandId.NEXT, Source.VOICE, 250.0) == []
 
 

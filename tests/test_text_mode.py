@@ -1,6 +1,7 @@
 """--text end to end: the real program as a subprocess, commands on stdin."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -155,6 +156,7 @@ def test_counting_is_printed_on_its_beat(tmp_path):
         stdin=feeder.stdout,
         capture_output=True,
         timeout=30,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
     )
     feeder.wait(timeout=5)
     assert result.returncode == 0

@@ -25,6 +25,8 @@ class CommandId(StrEnum):
     STOP = "stop"
     LEFT = "left"
     RIGHT = "right"
+    YES = "yes"
+    NO = "no"
 
 
 class Source(StrEnum):

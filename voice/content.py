@@ -54,9 +54,19 @@ RESPONSES: dict[str, frozenset[str]] = {
         "summary": "total",
         "summary_breast": "breast time positions",
         "summary_no_breast": "",
+        "resume_offer": "number title place",
+        "resume_taken": "",
+        "resume_declined": "",
+        "no_microphone": "",
+        "microphone_lost": "",
+        "microphone_back": "",
+        "no_speech": "reason",
+        "log_empty": "",
+        "log_today": "sessions total left right",
+        "log_day": "day sessions total",
     }.items()
 }
-QUESTIONS = ("side",)
+QUESTIONS = ("side", "resume")
 INPUT_MODES = ("voice", "keys", "text")
 # The fields each part of an input mode fills in.
 MODE_PARTS = {"give": frozenset({"phrase", "key"}), "help": frozenset({"list"}), "item": frozenset({"phrase", "key"})}
@@ -239,8 +249,8 @@ def _steps(doc: Doc, node: Node) -> tuple[Step, ...]:
         ask = None
         if "ask" in entries:
             ask = doc.text(entries["ask"], f"{field}.ask")
-            if ask not in QUESTIONS:
-                raise doc.error(entries["ask"], f"{field}.ask", f"unknown question; expected one of: {', '.join(QUESTIONS)}")
+            if ask != "side":
+                raise doc.error(entries["ask"], f"{field}.ask", "the one question a step can ask is: side")
         steps.append(
             Step(
                 id=step_id,
@@ -254,9 +264,8 @@ def _steps(doc: Doc, node: Node) -> tuple[Step, ...]:
                 hint=_template(doc, entries["hint"], f"{field}.hint") if "hint" in entries else None,
             )
         )
-    for question in QUESTIONS:
-        if sum(step.ask == question for step in steps) != 1:
-            raise doc.error(node, "steps", f"exactly one step must have 'ask: {question}'")
+    if sum(step.ask == "side" for step in steps) != 1:
+        raise doc.error(node, "steps", "exactly one step must have 'ask: side'")
     return tuple(steps)
 
 

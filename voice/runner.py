@@ -8,6 +8,7 @@ session never needs a lock.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import Callable
 from .commands import CommandId, Source
 from .events import EventLog
 from .output import Output
+from .record import SessionRecord
 from .rhythm import Cue
 from .session import Action, Ended, PlayCue, Say, Session, StepChanged, Summary
 
@@ -26,6 +28,8 @@ _LOGGER = logging.getLogger(__name__)
 _MAX_WAIT = 0.5
 # After "stop", how long the summary may take to be said before we leave anyway.
 _FINAL_SPEECH_LIMIT = 60.0
+# The record is saved on every command, and at least this often while counting.
+_SAVE_EVERY = 30.0
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,19 @@ class Runner:
     """Feeds a session with the inputs' events and the clock, and carries out its actions."""
 
     def __init__(
-        self, session: Session, events: EventLog | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        session: Session,
+        events: EventLog | None = None,
+        record: SessionRecord | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._session = session
         self._events = events
+        self._record = record
         self._clock = clock
+        self._wall = wall
+        self._saved_at = -math.inf
         self._inbox: queue.Queue[_Event] = queue.Queue()
         self._summary: Summary | None = None
         self._ended_at = 0.0
@@ -118,9 +130,22 @@ class Runner:
             if event is not None:
                 self._apply(self._on(event, now))
             self._apply(self._session.tick(now))
+            if isinstance(event, _Command) or now - self._saved_at > _SAVE_EVERY:
+                self._save(now)
+        self._save(self._clock())
         if self._events:
             self._events.write(self._clock(), "end")
         return self._summary
+
+    def _save(self, now: float) -> None:
+        """Keep the record current; a full disk must not end the session."""
+        self._saved_at = now
+        if self._record is None:
+            return
+        try:
+            self._record.update(self._session.record(now), self._wall())
+        except OSError as exc:
+            _LOGGER.warning("could not save the session record: %s", exc)
 
     def _on(self, event: _Event, now: float) -> list[Action]:
         match event:

@@ -20,6 +20,10 @@ from .rhythm import Cue, Rhythm, Style
 
 # "Sorry, I did not catch that" at most this often, so noise cannot nag.
 NOT_UNDERSTOOD_INTERVAL = 20.0
+# While offering to carry on, these are answered without closing the offer.
+_KEEP_OFFER_OPEN = frozenset({CommandId.HELP, CommandId.CONTACTS, CommandId.STOP})
+# ...and these say the offer again: it says where she was.
+_REPEAT_OFFER = frozenset({CommandId.REPEAT, CommandId.WHERE})
 _KEY_NAMES = {"<enter>": "Enter", "<space>": "Space"}
 
 
@@ -78,7 +82,7 @@ class Summary:
     seconds: float
     breasts: dict[Breast, BreastRecord]
     no_milk: int
-    """How many times "no milk" was said."""
+    """How many times "no milk" moved her on."""
     commands: dict[str, int]
     """How many times each command was used."""
 
@@ -86,6 +90,15 @@ class Summary:
 @dataclass(frozen=True)
 class Ended:
     summary: Summary
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a session was: what a later session offers to carry on from."""
+
+    step: str
+    breast: Breast | None
+    position: int
 
 
 Action = Say | PlayCue | StepChanged | Ended
@@ -122,11 +135,18 @@ class Session:
     """One guided session, from the welcome to the summary."""
 
     def __init__(
-        self, content: Content, mode: InputMode, t: float, style: Style = Style.WORDS, thin: bool = True
+        self,
+        content: Content,
+        mode: InputMode,
+        t: float,
+        style: Style = Style.WORDS,
+        thin: bool = True,
+        resume: Place | None = None,
     ) -> None:
         self._content = content
-        self._mode = mode
         self._start_t = t
+        step_ids = [step.id for step in content.steps]
+        self._offer = resume if resume is not None and resume.step in step_ids else None
         self._index = 0
         self._breasts = _Breasts()
         self._paused = False
@@ -134,14 +154,11 @@ class Session:
         self._speaking: int | None = None
         self._last_batch: list[Say] = []
         self._not_understood_t = -math.inf
-        self._no_milk = 0
-        self._used: Counter[str] = Counter()
+        self._no_milk: list[tuple[float, Breast, int]] = []
+        self._used: list[tuple[float, CommandId, Source]] = []
         self.rhythm = Rhythm(content.rhythm, style, thin)
         self.ended = False
-        modes = content.input_modes[mode]
-        self._hints = SimpleNamespace(
-            **{command: modes["give"].format(**self._names(command)) for command in content.commands}
-        )
+        self.set_mode(mode)
         self._handlers = {
             CommandId.NEXT: self._next,
             CommandId.BACK: self._back,
@@ -158,6 +175,8 @@ class Session:
             CommandId.STOP: self._stop,
             CommandId.LEFT: self._answer_side,
             CommandId.RIGHT: self._answer_side,
+            CommandId.YES: self._not_asked,
+            CommandId.NO: self._not_asked,
         }
 
     # -- what the runner asks -------------------------------------------------
@@ -189,8 +208,23 @@ class Session:
         return self.step.rhythm and not self._paused and not self.ended
 
     def answers(self) -> frozenset[str]:
-        """Questions whose answers are understood now (left/right while asking "side")."""
+        """Questions whose answers are understood now: "resume" while offering to
+        carry on, "side" (left/right) while asking which breast."""
+        if self._offer is not None:
+            return frozenset({"resume"})
         return frozenset({self.step.ask}) if self.step.ask else frozenset()
+
+    def set_mode(self, mode: InputMode) -> None:
+        """How commands are named from now on (the microphone went or came back)."""
+        self._mode = mode
+        modes = self._content.input_modes[mode]
+        self._hints = SimpleNamespace(
+            **{command: modes["give"].format(**self._names(command)) for command in self._content.commands}
+        )
+
+    def notice(self, response: str, t: float, **fields: object) -> list[Action]:
+        """Say one of the notices about the inputs (no_microphone, microphone_lost, ...)."""
+        return [] if self.ended else self._batch([self._say(response, **fields)])
 
     def texts(self) -> list[str]:
         """Everything it may say that needs no live figures: worth synthesizing ahead."""
@@ -212,14 +246,21 @@ class Session:
     # -- inputs ---------------------------------------------------------------
 
     def start(self, t: float) -> list[Action]:
+        if self._offer is not None:
+            return self._batch([self._offer_text()])
         return self._batch([self._say("welcome"), *self._enter(0)])
 
     def handle(self, command: CommandId, source: Source, t: float) -> list[Action]:
         """Act on a command; what is said replaces anything still being said."""
         if self.ended:
             return []
-        self._used[command] += 1
-        actions = self._handlers[command](command, t)
+        self._used.append((t, command, source))
+        if self._offer is not None and command in _REPEAT_OFFER:
+            actions = [self._offer_text()]
+        elif self._offer is not None and command not in _KEEP_OFFER_OPEN:
+            actions = self._answer_offer(command, t)
+        else:
+            actions = self._handlers[command](command, t)
         return actions if command is CommandId.REPEAT else self._batch(actions)
 
     def not_understood(self, source: Source, t: float) -> list[Action]:
@@ -278,7 +319,7 @@ class Session:
         breasts = self._breasts
         if breasts.current is None:
             return self._ask_side()
-        self._no_milk += 1
+        self._no_milk.append((t, breasts.current, breasts.position))
         if not breasts.adjusted:
             breasts.adjusted = True
             return [self._say("no_milk_adjust")]
@@ -356,14 +397,44 @@ class Session:
     def _stop(self, command: CommandId, t: float) -> list[Action]:
         self.ended = True
         summary = self.summary(t)
-        parts = [self._render("summary", total=_duration(summary.seconds))]
+        parts = [self._render("summary", total=spoken_duration(summary.seconds))]
         for breast, record in summary.breasts.items():
             parts.append(
-                self._render("summary_breast", breast=breast, time=_duration(record.seconds), positions=record.positions)
+                self._render("summary_breast", breast=breast, time=spoken_duration(record.seconds), positions=record.positions)
             )
         if not summary.breasts:
             parts.append(self._render("summary_no_breast"))
         return [self._say_text(" ".join(parts), "summary"), Ended(summary)]
+
+    def _not_asked(self, command: CommandId, t: float) -> list[Action]:
+        """Yes or no with no question open: say where she is, so she can go on."""
+        return self._where(command, t)
+
+    def _offer_text(self) -> Say:
+        offer = self._offer
+        assert offer is not None  # noqa: S101 - only called while offering
+        index = next(i for i, step in enumerate(self._content.steps) if step.id == offer.step)
+        place = "" if offer.breast is None else self._render(
+            "where_breast", breast=offer.breast, position=offer.position, positions=self._content.positions_per_breast
+        )
+        title = self._content.steps[index].title
+        return self._say("resume_offer", number=index + 1, title=title, place=place)
+
+    def _answer_offer(self, command: CommandId, t: float) -> list[Action]:
+        """Carry on (yes, carry on) or start afresh (no, next, anything else)."""
+        offer = self._offer
+        self._offer = None
+        if offer is not None and command in (CommandId.YES, CommandId.RESUME):
+            index = next(i for i, step in enumerate(self._content.steps) if step.id == offer.step)
+            if offer.breast is not None:
+                self._breasts.switch(offer.breast, t)
+                self._breasts.position = offer.position
+                self._breasts.positions[offer.breast] = offer.position
+            return [self._say("resume_taken"), *self._enter(index)]
+        fresh: list[Action] = [self._say("resume_declined"), *self._enter(0)]
+        if command in (CommandId.NO, CommandId.NEXT):
+            return fresh
+        return fresh + self._handlers[command](command, t)
 
     def _answer_side(self, command: CommandId, t: float) -> list[Action]:
         if self.step.ask != "side":
@@ -383,7 +454,34 @@ class Session:
             for breast in Breast
             if self._breasts.positions[breast]
         }
-        return Summary(t - self._start_t, breasts, self._no_milk, dict(self._used))
+        used = Counter(command.value for _, command, _ in self._used)
+        return Summary(t - self._start_t, breasts, len(self._no_milk), dict(used))
+
+    def place(self) -> Place:
+        return Place(self.step.id, self.breast, self.position)
+
+    def record(self, t: float) -> dict[str, object]:
+        """What the session record keeps: times, commands, positions. No audio,
+        nothing of what was said."""
+        summary = self.summary(t)
+        place = self.place()
+        return {
+            "seconds": round(summary.seconds, 1),
+            "ended": self.ended,
+            "breasts": {
+                breast.value: {"seconds": round(b.seconds, 1), "positions": b.positions}
+                for breast, b in summary.breasts.items()
+            },
+            "no_milk": [
+                {"t": round(at - self._start_t, 1), "breast": breast.value, "position": position}
+                for at, breast, position in self._no_milk
+            ],
+            "commands": [
+                {"t": round(at - self._start_t, 1), "id": command.value, "source": source.value}
+                for at, command, source in self._used
+            ],
+            "place": {"step": place.step, "breast": place.breast and place.breast.value, "position": place.position},
+        }
 
     def _ask_side(self) -> list[Action]:
         side = next(i for i, step in enumerate(self._content.steps) if step.ask == "side")
@@ -443,7 +541,8 @@ def _spoken_digits(phone: str) -> str:
     return ", ".join(" ".join(group) for group in phone.split())
 
 
-def _duration(seconds: float) -> str:
+def spoken_duration(seconds: float) -> str:
+    """125 -> "2 minutes 5 seconds"."""
     total = round(seconds)
     minutes, secs = divmod(total, 60)
     parts = []

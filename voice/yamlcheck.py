@@ -93,7 +93,10 @@ class Doc:
 
     @staticmethod
     def kind(node: Node) -> str:
-        return _KIND.get(node.tag, node.tag)
+        kind = _KIND.get(node.tag, node.tag)
+        if isinstance(node, ScalarNode) and node.tag == _TAG + "bool" and node.value.lower() not in ("true", "false"):
+            kind += f' (YAML reads a bare {node.value} that way: write "{node.value}" in quotes)'
+        return kind
 
     def mapping(
         self, node: Node, field: str, required: tuple[str, ...], optional: tuple[str, ...] = ()

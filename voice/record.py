@@ -1,0 +1,161 @@
+"""The session record: times, breasts, positions and commands; never audio,
+never what was said.
+
+One JSON file in the user's data directory, rewritten whole on every change
+through a temporary file, fsync and rename, so a kill at any moment leaves
+either the old or the new version, both readable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .session import Breast, Place, spoken_duration
+
+_LOGGER = logging.getLogger(__name__)
+
+VERSION = 1
+KEEP = 500
+"""Sessions kept; older ones are dropped."""
+RESUME_WITHIN = 30 * 60
+"""A session touched this recently (seconds) is offered to carry on."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded session."""
+
+    started: float
+    """Wall-clock start, seconds since the epoch."""
+    updated: float
+    data: dict[str, Any]
+    """What Session.record() returned at the last update."""
+
+    @property
+    def seconds(self) -> float:
+        return float(self.data.get("seconds", 0.0))
+
+    def breast_seconds(self, breast: Breast) -> float:
+        return float(self.data.get("breasts", {}).get(breast.value, {}).get("seconds", 0.0))
+
+    def place(self) -> Place | None:
+        place = self.data.get("place") or {}
+        try:
+            breast = Breast(place["breast"]) if place.get("breast") else None
+            return Place(str(place["step"]), breast, int(place.get("position", 1)))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+class SessionRecord:
+    """The record file: read the past sessions, keep the current one up to date."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries = self._read()
+        self._current: Entry | None = None
+
+    @property
+    def entries(self) -> list[Entry]:
+        return list(self._entries)
+
+    def resumable(self, now: float) -> Place | None:
+        """Where the last session was, if it was touched within RESUME_WITHIN."""
+        if not self._entries:
+            return None
+        last = self._entries[-1]
+        if now - last.updated > RESUME_WITHIN:
+            return None
+        return last.place()
+
+    def begin(self, now: float) -> None:
+        self._current = Entry(now, now, {})
+
+    def update(self, data: dict[str, Any], now: float) -> None:
+        """Save the current session's latest record."""
+        if self._current is None:
+            raise RuntimeError("update() before begin()")
+        if self._entries and self._entries[-1].started == self._current.started:
+            self._entries.pop()
+        self._current = Entry(self._current.started, now, data)
+        self._entries.append(self._current)
+        del self._entries[:-KEEP]
+        self._write()
+
+    def _read(self) -> list[Entry]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return [Entry(float(e["started"]), float(e["updated"]), dict(e["data"])) for e in raw["sessions"]]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # Never lose a record by overwriting it: keep the unreadable file aside.
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
+            _LOGGER.warning("session record %s is unreadable (%s); kept as %s", self.path, exc, aside)
+            try:
+                self.path.replace(aside)
+            except OSError:
+                _LOGGER.exception("could not set the unreadable record aside")
+            return []
+
+    def _write(self) -> None:
+        payload = {
+            "version": VERSION,
+            "sessions": [{"started": e.started, "updated": e.updated, "data": e.data} for e in self._entries],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(payload, file, ensure_ascii=False)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp, self.path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+def summarize(entries: list[Entry], responses: dict[str, str], now: float, days: int = 7) -> list[str]:
+    """What "run.py log" says: today, then each earlier day of the last week."""
+    by_day: dict[date, list[Entry]] = {}
+    today = datetime.fromtimestamp(now).date()
+    for entry in entries:
+        day = datetime.fromtimestamp(entry.started).date()
+        if (today - day).days < days:
+            by_day.setdefault(day, []).append(entry)
+    if not by_day:
+        return [responses["log_empty"]]
+    lines = []
+    todays = by_day.pop(today, [])
+    if todays:
+        lines.append(
+            responses["log_today"].format(
+                sessions=_sessions(len(todays)),
+                total=spoken_duration(sum(e.seconds for e in todays)),
+                left=spoken_duration(sum(e.breast_seconds(Breast.LEFT) for e in todays)),
+                right=spoken_duration(sum(e.breast_seconds(Breast.RIGHT) for e in todays)),
+            )
+        )
+    for day in sorted(by_day, reverse=True):
+        day_entries = by_day[day]
+        lines.append(
+            responses["log_day"].format(
+                day=day.strftime("%A %d %B"),
+                sessions=_sessions(len(day_entries)),
+                total=spoken_duration(sum(e.seconds for e in day_entries)),
+            )
+        )
+    return lines
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session" + ("s" if count != 1 else "")
