@@ -158,8 +158,11 @@ def test_yes_or_no_with_no_question_open_says_where_she_is():
         assert session.step.id == "squeeze"
 
 
-def test_a_place_whose_step_is_gone_from_the_content_is_not_offered():
-    session = Session(CONTENT, InputMode.VOICE, 0.0, resume=Place("removed_step", None, 1))
+@pytest.mark.parametrize(
+    "place", [Place("removed_step", Breast.LEFT, 2), Place(STEP_IDS[0], None, 1)], ids=["step gone", "very start"]
+)
+def test_nothing_is_offered_from_a_step_that_is_gone_or_from_the_very_start(place):
+    session = Session(CONTENT, InputMode.VOICE, 0.0, resume=place)
     assert kinds(session.start(0.0)) == ["welcome", "step"]
 
 

@@ -15,16 +15,20 @@ from pathlib import Path
 from . import content as content_module
 from .commands import CommandId, PhraseMatcher, Source
 from .content import Content
-from .errors import ContentError, EngineError, OptionError, VoiceError
+from .errors import AudioFileError, ContentError, EngineError, OptionError, VoiceError
 from .events import EventLog
 from .inputs import key_commands, read_keys, read_lines, single_keys
+from .listener import Listener
 from .output import Output, SpokenOutput, TextOutput
+from .record import SessionRecord, summarize
 from .rhythm import Style
 from .runner import Runner
 from .session import InputMode, Session
 
 _LOGGER = logging.getLogger(__name__)
 APP_NAME = "hand-expressing-voice"
+# "run.py log" waits at most this long for its summary to be said.
+_SPEAK_LIMIT = 120.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate in words a minute")
     parser.add_argument("--voice", metavar="ID", help="synthesizer voice (see: run.py voices)")
-    parser.add_argument("--speaker", type=int, metavar="N", help="output device index (see: run.py devices)")
+    parser.add_argument("--speaker", type=int, metavar="N", help="output device number (see: run.py devices)")
+    parser.add_argument("--mic", type=int, metavar="N", help="microphone device number (see: run.py devices)")
     parser.add_argument(
         "--content",
         type=Path,
@@ -60,12 +65,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="content directory (default: the content/ folder)",
     )
+    parser.add_argument(
+        "--no-log", action="store_true", help="keep no session record, and do not offer to carry on a recent one"
+    )
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
 
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
     check = sub.add_parser("check", help="validate content (a file, or the whole content directory)")
     check.add_argument("file", nargs="?", type=Path, help="a content file; its sections replace the default ones")
     sub.add_parser("voices", help="list the synthesizer's voices")
+    sub.add_parser("devices", help="list audio devices and their numbers")
+    recognize = sub.add_parser(
+        "recognize", help="recognize commands in WAV files with the same recognizer and settings as the live loop"
+    )
+    recognize.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    recognize.add_argument("files", nargs="+", metavar="WAV")
+    sub.add_parser("log", help="say and print a summary of today's and recent sessions (with --text: print only)")
     return parser
 
 
@@ -82,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.subcommand == "voices":
             return _voices()
+        if args.subcommand == "devices":
+            return _devices()
+        if args.subcommand == "recognize":
+            return _recognize(args, content_module.load(args.content))
+        if args.subcommand == "log":
+            return _log(args, content_module.load(args.content))
         return _session(args, content_module.load(args.content))
     except ContentError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -112,17 +133,103 @@ def _voices() -> int:
     return 0
 
 
+def _record_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "sessions.json"
+
+
+def _log(args: argparse.Namespace, content: Content) -> int:
+    lines = summarize(SessionRecord(_record_path()).entries, content.responses, time.time())
+    for line in lines:
+        print(line)
+    if not args.text:
+        _speak_lines(args, lines)
+    return 0
+
+
+def _speak_lines(args: argparse.Namespace, lines: list[str]) -> None:
+    """Say lines through the speaker and wait until they are said."""
+    from .playback import AudioPlayer
+
+    done = threading.Event()
+    last = len(lines) - 1
+
+    def finished(tag: object, completed: bool) -> None:
+        if tag == last or not completed:
+            done.set()
+
+    synthesizer = _synthesizer(args)
+    with AudioPlayer(lambda *_: None, finished, lambda exc: done.set(), device=args.speaker) as player:
+        for index, line in enumerate(lines):
+            player.play(synthesizer.synthesize(line), index)
+        done.wait(timeout=_SPEAK_LIMIT)
+
+
+def _devices() -> int:
+    from .playback import list_devices
+
+    for device in list_devices():
+        roles = [role for role, channels in (("microphone", device.max_in), ("speaker", device.max_out)) if channels]
+        print(f"{device.index}\t{device.name}\t{', '.join(roles)}")
+    return 0
+
+
+def _recognize(args: argparse.Namespace, content: Content) -> int:
+    from .recognizer import Recognizer, recognize_file
+
+    recognizer = Recognizer(content)
+    failed = False
+    for file in args.files:
+        try:
+            heard = recognize_file(recognizer, file)
+        except AudioFileError as exc:
+            failed = True
+            result: dict[str, object] = {"file": file, "error": str(exc)}
+        else:
+            result = {
+                "file": file,
+                "command": heard.command and heard.command.value,
+                "text": heard.text,
+                "confidence": round(heard.confidence, 3),
+                "seconds": round(heard.seconds, 4),
+            }
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        elif "error" in result:
+            print(f"{file}: error: {result['error']}", flush=True)
+        else:
+            print(f"{file}: {result['command'] or '-'} ({result['text']!r}, confidence {result['confidence']})", flush=True)
+    return 1 if failed else 0
+
+
 def _session(args: argparse.Namespace, content: Content) -> int:
     mode = InputMode.TEXT if args.text else InputMode.KEYS if args.keyboard else InputMode.VOICE
+    if mode is not InputMode.TEXT:
+        _check_options(args)
+    record = None if args.no_log else SessionRecord(_record_path())
+    resume = record.resumable(time.time()) if record else None
     start_t = time.monotonic()
-    session = Session(content, mode, start_t, Style(args.count), thin=not args.no_thin)
+    session = Session(content, mode, start_t, Style(args.count), thin=not args.no_thin, resume=resume)
     events = EventLog(args.events, start_t) if args.events else None
-    runner = Runner(session, events)
+    if record:
+        record.begin(time.time())
+    runner = Runner(session, events, record)
     signals: list[int] = []
+    listener = None
     try:
         with _stop_on_signals(runner, signals):
+            text = TextOutput(sys.stdout, runner.started, runner.finished)
+            output: Output = text
+            if mode is not InputMode.TEXT:
+                try:
+                    output = _spoken_output(args, runner, text, session.texts())
+                except EngineError as exc:
+                    # No speech at all: carry on as text mode, and say why.
+                    mode = InputMode.TEXT
+                    session.set_mode(mode)
+                    runner.output_failed(str(exc))
             if mode is InputMode.TEXT:
-                output: Output = TextOutput(sys.stdout, runner.started, runner.finished)
                 matcher = PhraseMatcher({c: spec.phrases for c, spec in content.commands.items()}, content.fillers)
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
@@ -130,12 +237,16 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                 _background(read_lines, stdin, matcher, runner)
                 summary = runner.run(output)
             else:
-                output = _spoken_output(args, runner, session.texts())
+                if mode is InputMode.VOICE:
+                    listener = _listener(args, content, runner)
+                    _background(listener.run)
                 keymap = key_commands({c: spec.keys for c, spec in content.commands.items()})
                 fd = sys.stdin.fileno()
                 with single_keys(fd):
                     _background(read_keys, fd, keymap, runner, mode is InputMode.KEYS)
                     summary = runner.run(output)
+            if listener:
+                listener.stop()
             output.close()
     except KeyboardInterrupt:
         return 130  # a second Ctrl-C: quit at once
@@ -144,6 +255,51 @@ def _session(args: argparse.Namespace, content: Content) -> int:
             events.close()
     _LOGGER.debug("session ended: %s", summary)
     return 128 + signal.SIGTERM if signal.SIGTERM in signals else 0
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Options out of range or not among the choices: OptionError naming the valid ones."""
+    from .playback import check_device
+    from .speech import check_rate, check_voice
+
+    if args.rate is not None:
+        check_rate(args.rate)
+    if args.voice is not None:
+        check_voice(args.voice)
+    if args.speaker is not None:
+        check_device(args.speaker, output=True)
+    if args.mic is not None and not args.keyboard:
+        check_device(args.mic, output=False)
+
+
+def _synthesizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from platformdirs import user_cache_dir
+
+    from .speech import Pyttsx3Synthesizer
+
+    return Pyttsx3Synthesizer(Path(user_cache_dir(APP_NAME)) / "speech", voice=args.voice, rate=args.rate)
+
+
+def _spoken_output(args: argparse.Namespace, runner: Runner, fallback: Output, texts: list[str]) -> SpokenOutput:
+    from .playback import AudioPlayer
+
+    from .speech import voices
+
+    synthesizer = _synthesizer(args)
+    voices()  # starts the engine: fails here, before the session starts, if speech cannot work
+    _background(synthesizer.prepare, texts)
+
+    def open_player(started, finished, error):  # type: ignore[no-untyped-def]
+        return AudioPlayer(started, finished, error, device=args.speaker)
+
+    return SpokenOutput(synthesizer, open_player, runner.started, runner.finished, fallback, runner.output_failed)
+
+
+def _listener(args: argparse.Namespace, content: Content, runner: Runner) -> Listener:
+    from .microphone import Microphone
+    from .recognizer import Recognizer
+
+    return Listener(lambda: Microphone(device=args.mic), lambda: Recognizer(content), runner, lambda: runner.answers)
 
 
 @contextlib.contextmanager
@@ -163,22 +319,6 @@ def _stop_on_signals(runner: Runner, received: list[int]):  # type: ignore[no-un
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _spoken_output(args: argparse.Namespace, runner: Runner, texts: list[str]) -> SpokenOutput:
-    from platformdirs import user_cache_dir
-
-    from .playback import AudioPlayer
-    from .speech import Pyttsx3Synthesizer
-
-    synthesizer = Pyttsx3Synthesizer(Path(user_cache_dir(APP_NAME)) / "speech", voice=args.voice, rate=args.rate)
-    player = AudioPlayer(runner.started, runner.finished, on_error=_audio_error, device=args.speaker)
-    _background(synthesizer.prepare, texts)
-    return SpokenOutput(synthesizer, player)
-
-
-def _audio_error(exc: Exception) -> None:
-    _LOGGER.error("audio output failed: %s", exc)
 
 
 def _background(target, *args) -> threading.Thread:  # type: ignore[no-untyped-def]

@@ -57,7 +57,7 @@ RESPONSES: dict[str, frozenset[str]] = {
         "resume_offer": "number title place",
         "resume_taken": "",
         "resume_declined": "",
-        "no_microphone": "",
+        "no_voice": "reason",
         "microphone_lost": "",
         "microphone_back": "",
         "no_speech": "reason",

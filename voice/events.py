@@ -13,6 +13,9 @@ class EventLog:
     def __init__(self, path: Path, start_t: float) -> None:
         self._start_t = start_t
         self._file: IO[str] = path.open("a", encoding="utf-8")
+        # The start on the machine's monotonic clock, so that other programs (tests,
+        # benchmarks) can line their own timings up with this log's.
+        self.write(start_t, "start", monotonic=start_t)
 
     def seconds(self, t: float) -> float:
         """t on the session's clock as seconds since the start."""

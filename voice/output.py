@@ -8,10 +8,12 @@ printed), finished(item, completed) when it ends or is cut off.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from typing import IO, TYPE_CHECKING, Callable, Protocol
 
+from .errors import EngineError
 from .rhythm import Cue
 from .session import Say
 
@@ -21,8 +23,11 @@ if TYPE_CHECKING:  # text mode must run without any audio module
 
 _LOGGER = logging.getLogger(__name__)
 
-Started = Callable[[Say | Cue, float], None]
-Finished = Callable[[Say | Cue, bool], None]
+# How often to try to reopen a failed audio output.
+RETRY_SECONDS = 1.0
+
+Started = Callable[[Say | Cue | None, float], None]
+Finished = Callable[[Say | Cue | None, bool], None]
 
 
 class Output(Protocol):
@@ -75,24 +80,104 @@ class TextOutput:
 
 
 class SpokenOutput:
-    """Synthesized speech and cue sounds through a player."""
+    """Synthesized speech and cue sounds through a player.
 
-    def __init__(self, synthesizer: Synthesizer, player: Player) -> None:
+    When speech cannot be made or played, each utterance goes to the fallback
+    (printed), including one the failing device dropped, and the failure is
+    reported once; a failed player is reopened, at most every RETRY_SECONDS, so
+    speech returns with the sound server.
+    """
+
+    def __init__(
+        self,
+        synthesizer: Synthesizer,
+        open_player: Callable[[Started, Finished, Callable[[Exception], None]], Player],
+        started: Started,
+        finished: Finished,
+        fallback: Output,
+        failed: Callable[[str], None],
+    ) -> None:
         self._synthesizer = synthesizer
-        self._player = player
+        self._open_player = open_player
+        self._started = started
+        self._finished = finished
+        self._fallback = fallback
+        self._failed = failed
         self._tones: dict[str, Sound] = {}
+        self._player: Player | None = None
+        self._healthy = threading.Event()
+        self._tried_at = -math.inf
+        self._reported = False
+        self._reopen()
 
     def say(self, say: Say) -> None:
-        self._player.play(self._synthesizer.synthesize(say.text, slow=say.slow), say)
+        self._play(say, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
 
     def cue(self, cue: Cue) -> None:
         # A cue must start on its beat: cut off the tail of the one before.
-        self._player.stop()
-        sound = self._synthesizer.synthesize(cue.word) if cue.word else self._tone(cue.name)
-        self._player.play(sound, cue)
+        self.stop()
+        self._play(cue, lambda: self._synthesizer.synthesize(cue.word) if cue.word else self._tone(cue.name))
 
     def acknowledge(self) -> None:
-        self._player.play(self._tone("understood"), None)
+        player = self._usable_player()
+        if player is not None:
+            player.play(self._tone("understood"), None)
+
+    def stop(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+
+    def close(self) -> None:
+        if self._player is not None:
+            self._player.close()
+
+    def _play(self, item: Say | Cue, make: Callable[[], Sound]) -> None:
+        player = self._usable_player()
+        if player is not None:
+            try:
+                player.play(make(), item)
+                return
+            except EngineError as exc:
+                self._report(str(exc))
+        if isinstance(item, Say):
+            self._fallback.say(item)
+        else:
+            self._fallback.cue(item)
+
+    def _usable_player(self) -> Player | None:
+        if not self._healthy.is_set() and time.monotonic() - self._tried_at >= RETRY_SECONDS:
+            self._reopen()
+        return self._player if self._healthy.is_set() else None
+
+    def _reopen(self) -> None:
+        self._tried_at = time.monotonic()
+        if self._player is not None:
+            self._player.close()
+            self._player = None
+        self._healthy.set()
+        try:
+            self._player = self._open_player(self._started, self._player_finished, self._player_failed)
+        except EngineError as exc:
+            self._player_failed(exc)
+        if self._healthy.is_set():
+            self._reported = False
+
+    def _player_finished(self, item: Say | Cue | None, completed: bool) -> None:
+        if not completed and isinstance(item, Say) and not self._healthy.is_set():
+            self._fallback.say(item)  # dropped by the failing device: print it instead
+        else:
+            self._finished(item, completed)
+
+    def _player_failed(self, exc: Exception) -> None:
+        """From the player's own thread, or from its constructor."""
+        self._healthy.clear()
+        self._report(str(exc))
+
+    def _report(self, reason: str) -> None:
+        if not self._reported:
+            self._reported = True
+            _LOGGER.info("speech output failed: %s", reason)
+            self._failed(reason)
 
     def _tone(self, name: str) -> Sound:
         from .speech import tone
@@ -100,9 +185,3 @@ class SpokenOutput:
         if name not in self._tones:
             self._tones[name] = tone(name)
         return self._tones[name]
-
-    def stop(self) -> None:
-        self._player.stop()
-
-    def close(self) -> None:
-        self._player.close()

@@ -20,7 +20,7 @@ from .events import EventLog
 from .output import Output
 from .record import SessionRecord
 from .rhythm import Cue
-from .session import Action, Ended, PlayCue, Say, Session, StepChanged, Summary
+from .session import Action, Ended, InputMode, PlayCue, Say, Session, StepChanged, Summary
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ class _InputEnded:
 
 
 @dataclass(frozen=True)
+class _VoiceInput:
+    available: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class _OutputFailed:
+    reason: str
+
+
+@dataclass(frozen=True)
 class _Started:
     item: Say | Cue
     t: float
@@ -60,7 +71,7 @@ class _Finished:
     completed: bool
 
 
-_Event = _Command | _NotUnderstood | _InputEnded | _Started | _Finished
+_Event = _Command | _NotUnderstood | _InputEnded | _VoiceInput | _OutputFailed | _Started | _Finished
 
 
 class Runner:
@@ -80,6 +91,7 @@ class Runner:
         self._clock = clock
         self._wall = wall
         self._saved_at = -math.inf
+        self._had_voice = False
         self._inbox: queue.Queue[_Event] = queue.Queue()
         self._summary: Summary | None = None
         self._ended_at = 0.0
@@ -99,14 +111,26 @@ class Runner:
         """The last input closed (end of stdin): end the session as "stop" does."""
         self._inbox.put(_InputEnded(source))
 
-    def started(self, item: Say | Cue, t: float) -> None:
+    def voice_input(self, available: bool, reason: str = "") -> None:
+        """The microphone (or recognizer) went, or came back."""
+        self._inbox.put(_VoiceInput(available, reason))
+
+    def output_failed(self, reason: str) -> None:
+        """Speech stopped working; what is said is printed until it is back."""
+        self._inbox.put(_OutputFailed(reason))
+
+    def started(self, item: Say | Cue | None, t: float) -> None:
+        """An utterance or cue began to sound; None tags (earcons) are not logged."""
+        if item is None:
+            return
         if threading.get_ident() == self._thread:
             self._log_started(item, t)  # printed text: log it now, in order
         else:
             self._inbox.put(_Started(item, t))
 
-    def finished(self, item: Say | Cue, completed: bool) -> None:
-        self._inbox.put(_Finished(item, completed))
+    def finished(self, item: Say | Cue | None, completed: bool) -> None:
+        if item is not None:
+            self._inbox.put(_Finished(item, completed))
 
     # -- the loop ---------------------------------------------------------------
 
@@ -160,11 +184,30 @@ class Runner:
                 return self._session.not_understood(source, now)
             case _InputEnded(source) if not self._session.ended:
                 return self._on(_Command(CommandId.STOP, source), now)
+            case _VoiceInput(available, reason):
+                return self._voice_input(available, reason, now)
+            case _OutputFailed(reason):
+                if self._events:
+                    self._events.write(now, "output_failed", reason=reason)
+                return self._session.notice("no_speech", now, reason=reason)
             case _Started(item, t):
                 self._log_started(item, t)
             case _Finished(Say() as say, _):
                 return self._session.speech_finished(say.id, now)
         return []
+
+    def _voice_input(self, available: bool, reason: str, now: float) -> list[Action]:
+        """Say once that voice is gone (and take keys), and again when it is back."""
+        if self._events:
+            self._events.write(now, "voice_input", available=available, reason=reason)
+        had_voice, self._had_voice = self._had_voice, self._had_voice or available
+        if available:
+            self._session.set_mode(InputMode.VOICE)
+            return self._session.notice("microphone_back", now)
+        self._session.set_mode(InputMode.KEYS)
+        if had_voice:
+            return self._session.notice("microphone_lost", now)
+        return self._session.notice("no_voice", now, reason=reason.rstrip("."))
 
     def _log_started(self, item: Say | Cue, t: float) -> None:
         if not self._events:

@@ -145,8 +145,10 @@ class Session:
     ) -> None:
         self._content = content
         self._start_t = t
-        step_ids = [step.id for step in content.steps]
-        self._offer = resume if resume is not None and resume.step in step_ids else None
+        # Nothing to carry on from a place that is gone or that is the very start.
+        ids = [step.id for step in content.steps]
+        worth = resume is not None and resume.step in ids and (resume.step != ids[0] or resume.breast is not None)
+        self._offer = resume if worth else None
         self._index = 0
         self._breasts = _Breasts()
         self._paused = False
@@ -513,7 +515,7 @@ class Session:
         return {"phrase": spec.phrases[0], "key": _KEY_NAMES.get(spec.keys[0], spec.keys[0])}
 
     def _fill(self, template: str, **fields: object) -> str:
-        return _sentence(template.format(cmd=self._hints, **fields))
+        return _sentence(" ".join(template.format(cmd=self._hints, **fields).split()))
 
     def _render(self, response: str, **fields: object) -> str:
         return self._fill(self._content.responses[response], **fields)

@@ -1,0 +1,41 @@
+"""Shared pytest fixtures."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .program import Program
+from .pulse import PulseHarness, pulseaudio_missing
+
+# --- PulseAudio harness (tests/pulse.py) -------------------------------------------------
+# A private PulseAudio server per test: a null-sink speaker and a pipe-source microphone,
+# both defaults.  Run the program with `env=pulse.env()`, speak with `pulse.speak(wav)`,
+# record the speaker with `with pulse.record() as rec:`.
+
+
+@pytest.fixture
+def pulse(tmp_path: Path) -> Iterator[PulseHarness]:
+    """A started harness; closed after the test (server stopped, recorders ended)."""
+    missing = pulseaudio_missing()
+    if missing:
+        pytest.skip(f"PulseAudio harness: {missing}")
+    with PulseHarness(tmp_path / "pulse") as harness:
+        yield harness
+
+
+# --- the real program on the harness (tests/program.py) --------------------------------
+
+
+@pytest.fixture
+def program(pulse: PulseHarness, tmp_path: Path) -> Iterator:
+    """Start the real program on the harness: program("--keyboard", ...)."""
+    started: list[Program] = []
+
+    def start(*args: str, **kwargs: object) -> Program:
+        started.append(Program(pulse, tmp_path, *args, **kwargs))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.kill()
