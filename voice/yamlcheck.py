@@ -62,8 +62,11 @@ class Doc:
             if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
                 message += f" ({exc.context} on line {exc.context_mark.line + 1})"
             raise ContentError(file, line, "", message) from None
+        except yaml.reader.ReaderError as exc:
+            line = text[: exc.position].count("\n") + 1
+            raise ContentError(file, line, "", f"character #x{exc.character:04x} is not allowed: {exc.reason}") from None
         except yaml.YAMLError as exc:
-            raise ContentError(file, None, "", f"YAML syntax: {exc}") from None
+            raise ContentError(file, None, "", f"YAML: {' '.join(str(exc).split())}") from None
         except RecursionError:
             raise ContentError(file, None, "", "nested too deeply") from None
         if root is None:
