@@ -20,7 +20,15 @@ WAIT = 30.0
 
 
 class Program:
-    def __init__(self, pulse: PulseHarness, tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        pulse: PulseHarness,
+        tmp_path: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        python: list[str] | None = None,
+    ) -> None:
+        """python: how to start run.py (default: this interpreter), e.g. under a guard."""
         self.events_path = tmp_path / "events.jsonl"
         self.events_path.unlink(missing_ok=True)
         environment = pulse.env()
@@ -28,7 +36,7 @@ class Program:
             XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"), **(env or {})
         )
         self.process = subprocess.Popen(
-            [sys.executable, str(ROOT / "run.py"), *args, "--events", str(self.events_path)],
+            [*(python or [sys.executable]), str(ROOT / "run.py"), *args, "--events", str(self.events_path)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
