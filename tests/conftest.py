@@ -1,5 +1,6 @@
 """Shared pytest fixtures."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,17 @@ def pulse(tmp_path: Path) -> Iterator[PulseHarness]:
         pytest.skip(f"PulseAudio harness: {missing}")
     with PulseHarness(tmp_path / "pulse") as harness:
         yield harness
+
+
+@pytest.fixture
+def here(pulse: PulseHarness, monkeypatch: pytest.MonkeyPatch) -> PulseHarness:
+    """The harness's server as this process's: PortAudio (ALSA's pulse plugin) uses it."""
+    for key in [key for key in os.environ if key.startswith("PULSE_")]:
+        monkeypatch.delenv(key)
+    for key, value in pulse.env().items():
+        if os.environ.get(key) != value:
+            monkeypatch.setenv(key, value)
+    return pulse
 
 
 # --- the real program on the harness (tests/program.py) --------------------------------

@@ -4,7 +4,6 @@ through a pipe, its --events log read as it is written."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time

@@ -12,22 +12,11 @@ from voice.errors import EngineError, OptionError
 from voice.microphone import STALL_SECONDS, Microphone, MicrophoneLost
 from voice.playback import list_devices
 
-from .pulse import MIC_RATE, PulseHarness, write_wav
+from .pulse import MIC_RATE, write_wav
 
 WAIT = 10.0
 """Bound on every wait: a hang fails the test instead of stalling the suite."""
 CHUNK = 480
-
-
-@pytest.fixture
-def here(pulse: PulseHarness, monkeypatch: pytest.MonkeyPatch) -> PulseHarness:
-    """The harness's server as this process's: PortAudio (ALSA's pulse plugin) uses it."""
-    for key in [key for key in os.environ if key.startswith("PULSE_")]:
-        monkeypatch.delenv(key)
-    for key, value in pulse.env().items():
-        if os.environ.get(key) != value:
-            monkeypatch.setenv(key, value)
-    return pulse
 
 
 def chirp(seconds: float) -> np.ndarray:

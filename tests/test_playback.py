@@ -62,17 +62,6 @@ class Events:
 
 
 @pytest.fixture
-def here(pulse: PulseHarness, monkeypatch: pytest.MonkeyPatch) -> PulseHarness:
-    """The harness's server as this process's: PortAudio (ALSA's pulse plugin) uses it."""
-    for key in [key for key in os.environ if key.startswith("PULSE_")]:
-        monkeypatch.delenv(key)
-    for key, value in pulse.env().items():
-        if os.environ.get(key) != value:
-            monkeypatch.setenv(key, value)
-    return pulse
-
-
-@pytest.fixture
 def events() -> Events:
     return Events()
 

@@ -1,0 +1,171 @@
+"""Hands-free end to end: the real program listening on a private PulseAudio
+server. Commands are spoken into the virtual microphone with flite (another
+engine than the assistant's espeak-ng); the virtual speaker is recorded."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .program import Program, says
+from .pulse import write_wav
+
+pytestmark = pytest.mark.skipif(not shutil.which("flite"), reason="flite makes the test speech")
+SILENT = 32768 * 10 ** (-45 / 20)
+
+
+def flite(tmp_path: Path, text: str, voice: str = "slt") -> Path:
+    path = tmp_path / f"{voice}-{text.replace(' ', '_').replace(',', '')}.wav"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True, timeout=30)
+    return path
+
+
+def voice_commands(run: Program, after: float = -1.0) -> list[str]:
+    return [e["id"] for e in run.events() if e["type"] == "command" and e["source"] == "voice" and e["t"] > after]
+
+
+def listening(pulse, program, *args: str) -> Program:
+    run = program(*args)
+    pulse.wait_for_stream("source-outputs")
+    return run
+
+
+def test_a_spoken_command_during_a_step_is_acted_on_and_cuts_the_step_off(pulse, program, tmp_path):
+    with pulse.record() as recorder:
+        run = listening(pulse, program)
+        run.press(b"nl")
+        massage = says(run, "Breast massage")
+        recorder.wait_for_onset(run.monotonic(massage))
+        pulse.speak(flite(tmp_path, "where am I"), timeout=20)
+        command = run.wait_for(lambda e: e["type"] == "command", massage["t"])
+        assert (command["id"], command["source"]) == ("where", "voice")
+        where = says(run, "Step 3 of", after=massage["t"])
+        end = recorder.wait_for_offset(run.monotonic(where), min_silence_ms=600)
+        rest = recorder.snapshot().between(end, end + 3.0)
+        assert rest.size and np.abs(rest.astype(int)).max() < SILENT  # the rest of the step is not said
+        run.press(b"q")
+        assert run.finish() == 0
+
+
+def test_a_spoken_command_during_counting_is_acted_on(pulse, program, tmp_path):
+    run = listening(pulse, program, "--count", "simple")
+    run.press(b"nlnn")
+    squeeze = run.wait_for(lambda e: e["type"] == "step" and e["id"] == "squeeze")
+    first = run.wait_for(lambda e: e["type"] == "cue", squeeze["t"])
+    pulse.speak(flite(tmp_path, "slower"), timeout=20)
+    command = run.wait_for(lambda e: e["type"] == "command", first["t"])
+    assert (command["id"], command["source"]) == ("slower", "voice")
+    says(run, "Slower: 13 squeezes a minute", after=first["t"])
+    again = run.wait_for(lambda e: e["type"] == "cue" and e["name"] == "press", command["t"])
+    following = run.wait_for(lambda e: e["type"] == "cue" and e["name"] == "press", again["t"])
+    assert following["planned_t"] - again["planned_t"] == pytest.approx(60 / 13, abs=1e-3)
+    run.press(b"q")
+    assert run.finish() == 0
+
+
+def test_the_assistants_own_voice_fed_back_fires_no_command(pulse, program, tmp_path):
+    # First record what it says: the welcome, the question "left or right?", help
+    # (every command word), a step hint ("say slower or say faster"), contacts, counting.
+    with pulse.record() as recorder:
+        first = program("--keyboard", "--count", "words", "--no-thin")
+        says(first, "Hand expressing")
+        for keys, text in ((b"n", "Which breast"), (b"h", "You can say"), (b"l", "Breast massage"), (b"nn", "Squeeze and release")):
+            first.press(keys)
+            event = says(first, text)
+        first.wait_for(lambda e: e["type"] == "cue" and e["name"] == "release", event["t"])
+        first.press(b"t")
+        says(first, "Postnatal Ward")
+        first.press(b"q")
+        assert first.finish() == 0
+        own = recorder.stop()
+    assert own.duration > 20
+    # The keyboard session's help said keys; a voice session's help says the phrases.
+    help_said = [e["text"] for e in first.events() if e["type"] == "say" and e["text"].startswith("Keys:")]
+    assert help_said
+    own_path = tmp_path / "own.wav"
+    write_wav(own_path, own.samples, own.rate)
+
+    second = listening(pulse, program)
+    says(second, "Before you start")
+    second.press(b"n")
+    question = says(second, "Which breast")  # left and right are answers now: the hardest moment
+    recorder2 = pulse.record()
+    recorder2.wait_for_offset(second.monotonic(question), timeout=30, min_silence_ms=700)
+    recorder2.stop()
+    pulse.speak(own_path, timeout=own.duration + 30)
+    assert voice_commands(second, question["t"]) == []
+    second.press(b"q")
+    assert second.finish() == 0
+
+
+def test_the_help_it_speaks_in_voice_mode_fed_back_fires_no_command(pulse, program, tmp_path):
+    with pulse.record() as recorder:
+        first = listening(pulse, program)
+        says(first, "Before you start")
+        first.press(b"h")
+        help_event = says(first, "You can say: next, back, repeat")
+        start = first.monotonic(help_event)
+        end = recorder.wait_for_offset(start, timeout=30, min_silence_ms=700)
+        first.press(b"q")
+        first.finish()
+    clip = recorder.recording.between(start - 0.1, end + 0.1)
+    path = tmp_path / "help.wav"
+    write_wav(path, clip, recorder.recording.rate)
+    second = listening(pulse, program)
+    says(second, "Before you start")
+    quiet = second.events()[-1]["t"]
+    pulse.speak(path, timeout=60)
+    pulse.speak(path, timeout=60)
+    assert voice_commands(second, quiet) == []
+    second.press(b"q")
+    assert second.finish() == 0
+
+
+def test_sentences_that_are_not_commands_fire_nothing(pulse, program, tmp_path):
+    run = listening(pulse, program)
+    run.press(b"n")
+    question = says(run, "Which breast")
+    for sentence, voice in (
+        ("I need to go back to the shop later", "slt"),
+        ("the baby is finally asleep", "awb"),
+        ("can you pass me the bottle from the table", "rms"),
+        ("what time is it", "kal"),
+    ):
+        pulse.speak(flite(tmp_path, sentence, voice), timeout=20)
+    pulse.speak(np.zeros(16000, dtype=np.int16), timeout=10)  # a second for the last one to be decoded
+    assert voice_commands(run, question["t"]) == []
+    run.press(b"q")
+    assert run.finish() == 0
+
+
+def test_pulling_the_microphone_leaves_the_session_on_keys_and_voice_comes_back(pulse, program, tmp_path):
+    run = listening(pulse, program)
+    says(run, "Before you start")
+    pulse.unload_mic()
+    lost = run.wait_for(lambda e: e["type"] == "voice_input" and not e["available"])
+    says(run, "I can no longer hear the microphone", after=lost["t"] - 0.01)
+    run.press(b"w")
+    says(run, "Step 1 of", after=lost["t"])
+    pulse.load_mic()
+    back = run.wait_for(lambda e: e["type"] == "voice_input" and e["available"], lost["t"])
+    says(run, "I can hear the microphone again", after=lost["t"])
+    pulse.wait_for_stream("source-outputs")
+    pulse.speak(flite(tmp_path, "next"), timeout=20)
+    command = run.wait_for(lambda e: e["type"] == "command" and e["source"] == "voice", back["t"])
+    assert command["id"] == "next"
+    run.press(b"q")
+    assert run.finish() == 0
+
+
+def test_with_no_microphone_at_start_it_says_so_once_and_takes_keys(pulse, program):
+    pulse.unload_mic()
+    run = program()
+    notice = says(run, "I cannot listen for your voice")
+    assert "press h" in notice["text"]
+    run.press(b"w")
+    says(run, "Step 1 of")
+    run.press(b"q")
+    assert run.finish() == 0
+    assert sum("cannot listen" in e.get("text", "") for e in run.events()) == 1
