@@ -1,0 +1,146 @@
+"""The command recognizer on committed clips (tests/data/clips) and real human speech (tests/data/speech)."""
+
+from __future__ import annotations
+
+import builtins
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from voice.audio import SAMPLE_RATE, chunks, read_wav
+from voice.commands import CommandId
+from voice.content import DEFAULT_DIR, load
+from voice.errors import AudioFileError, EngineError
+from voice.recognizer import Recognition, Recognizer, recognize_file
+
+DATA = Path(__file__).parent / "data"
+CLIPS = DATA / "clips"
+SPEECH = DATA / "speech" / "words"
+
+
+def _clips() -> list[dict[str, str]]:
+    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as manifest:
+        return list(csv.DictReader(manifest, delimiter="\t"))
+
+
+COMMAND_CLIPS = [row for row in _clips() if row["expected"]]
+OTHER_CLIPS = [row for row in _clips() if not row["expected"]]
+
+
+def answers_of(row: dict[str, str]) -> frozenset[str]:
+    return frozenset(row["answers"].split())
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(load())
+
+
+def real(word: str) -> list[Path]:
+    return sorted((SPEECH / word).glob("*.wav"))
+
+
+@pytest.mark.parametrize("row", COMMAND_CLIPS, ids=lambda row: row["file"])
+def test_command_clips_are_recognized(recognizer: Recognizer, row: dict[str, str]) -> None:
+    heard = recognize_file(recognizer, CLIPS / row["file"], answers_of(row))
+    assert heard.command == CommandId(row["expected"]), heard.text
+
+
+@pytest.mark.parametrize("row", OTHER_CLIPS, ids=lambda row: row["file"])
+def test_non_command_clips_fire_nothing(recognizer: Recognizer, row: dict[str, str]) -> None:
+    heard = recognize_file(recognizer, CLIPS / row["file"])
+    assert heard.command is None, heard.text
+    assert heard.heard_speech
+
+
+def test_real_no_fires_nothing_and_never_no_milk(recognizer: Recognizer) -> None:
+    fired = {path.name: recognize_file(recognizer, path).command for path in real("no")}
+    assert {name: command for name, command in fired.items() if command is not None} == {}
+
+
+@pytest.mark.parametrize("word", ["yes", "go"])
+def test_real_yes_and_go_almost_never_fire_when_nothing_is_asked(recognizer: Recognizer, word: str) -> None:
+    fired = {path.name: recognize_file(recognizer, path).command for path in real(word)[:20]}
+    assert sum(command is not None for command in fired.values()) <= 1, fired
+
+
+def test_real_no_answers_the_resume_question(recognizer: Recognizer) -> None:
+    heard = [recognize_file(recognizer, path, frozenset({"resume"})).command for path in real("no")[:10]]
+    assert heard.count(CommandId.NO) >= 5, heard
+
+
+def test_real_stop_is_heard_as_stop(recognizer: Recognizer) -> None:
+    heard = [recognize_file(recognizer, path).command for path in real("stop")[:10]]
+    assert heard.count(CommandId.STOP) >= 5, heard
+
+
+@pytest.mark.parametrize("file, command", [("left.wav", CommandId.LEFT), ("right.wav", CommandId.RIGHT)])
+def test_left_and_right_only_answer_the_side_question(recognizer: Recognizer, file: str, command: CommandId) -> None:
+    assert recognize_file(recognizer, CLIPS / file).command is None
+    assert recognize_file(recognizer, CLIPS / file, frozenset({"resume"})).command is None
+    assert recognize_file(recognizer, CLIPS / file, frozenset({"side"})).command is command
+
+
+def test_a_phrase_added_to_the_content_is_heard_with_no_code_change(recognizer: Recognizer, tmp_path: Path) -> None:
+    clip = CLIPS / "move_along.wav"
+    assert recognize_file(recognizer, clip).command is None
+    content_dir = tmp_path / "content"
+    shutil.copytree(DEFAULT_DIR, content_dir)
+    commands = content_dir / "commands.yaml"
+    text = commands.read_text(encoding="utf-8")
+    old = "phrases: [next, "
+    assert old in text
+    commands.write_text(text.replace(old, "phrases: [next, move along, ", 1), encoding="utf-8")
+    assert recognize_file(Recognizer(load(content_dir)), clip).command is CommandId.NEXT
+
+
+def test_streaming_in_odd_chunks_finds_the_command_with_its_times(recognizer: Recognizer) -> None:
+    pcm = bytes(SAMPLE_RATE) + read_wav(CLIPS / "stop.wav") + bytes(SAMPLE_RATE)
+    recognizer.reset()
+    start = recognizer.seconds_fed
+    heard: list[Recognition] = []
+    for chunk in chunks(pcm, 334):
+        heard += recognizer.feed(chunk)
+    heard += recognizer.flush()
+    commands = [r for r in heard if r.command is not None]
+    assert [r.command for r in commands] == [CommandId.STOP]
+    clip_seconds = len(pcm) / (2 * SAMPLE_RATE)
+    stop = commands[0]
+    # The speech sits in the middle second; the result comes soon after it ends.
+    assert start + 0.3 < stop.start < stop.end < start + clip_seconds - 0.5
+    assert stop.end < stop.ready < stop.end + 1.0
+    assert 0.0 < stop.confidence <= 1.0
+
+
+def test_silence_gives_nothing(recognizer: Recognizer) -> None:
+    recognizer.reset()
+    assert recognizer.feed(bytes(3 * 2 * SAMPLE_RATE)) == []
+    assert recognizer.flush() == []
+
+
+def test_reset_drops_a_partial_utterance(recognizer: Recognizer) -> None:
+    speech = read_wav(CLIPS / "stop.wav")
+    recognizer.reset()
+    recognizer.feed(bytes(SAMPLE_RATE) + speech[: len(speech) * 2 // 3])
+    recognizer.reset()
+    assert recognizer.flush() == []
+
+
+def test_recognize_file_raises_for_a_bad_file(recognizer: Recognizer, tmp_path: Path) -> None:
+    with pytest.raises(AudioFileError):
+        recognize_file(recognizer, tmp_path / "missing.wav")
+
+
+def test_missing_pocketsphinx_is_an_engine_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = builtins.__import__
+
+    def no_pocketsphinx(name: str, *args: object, **kwargs: object) -> object:
+        if name == "pocketsphinx":
+            raise ImportError("No module named 'pocketsphinx'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pocketsphinx)
+    with pytest.raises(EngineError, match="pocketsphinx is not installed"):
+        Recognizer(load())
