@@ -94,3 +94,21 @@ class Program:
 
 def says(program: Program, text: str, after: float = -1.0, timeout: float = WAIT) -> dict[str, Any]:
     return program.wait_for(lambda e: e["type"] == "say" and text in e["text"], after, timeout)
+
+
+def flite(tmp_path: Path, text: str, voice: str = "slt") -> Path:
+    """A command or sentence spoken by flite (another engine than the assistant's)."""
+    path = tmp_path / f"{voice}-{text.replace(' ', '_').replace(',', '')}.wav"
+    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True, timeout=30)
+    return path
+
+
+def listening(pulse: PulseHarness, program: Callable[..., Program], *args: str, **kwargs: Any) -> Program:
+    """The program started in voice mode, once its microphone is open."""
+    run = program(*args, **kwargs)
+    pulse.wait_for_stream("source-outputs")
+    return run
+
+
+def voice_commands(run: Program, after: float = -1.0) -> list[str]:
+    return [e["id"] for e in run.events() if e["type"] == "command" and e["source"] == "voice" and e["t"] > after]

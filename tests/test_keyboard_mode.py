@@ -53,10 +53,11 @@ def test_a_key_cuts_off_the_utterance_under_way(pulse, program):
         pressed = run.press(b"w")
         where = says(run, "Step 3 of", after=massage["t"])
         assert run.monotonic(where) - pressed < 1.0  # the answer comes now, not after the step
-        end = recorder.wait_for_offset(run.monotonic(where), min_silence_ms=600)
+        # The answer's parts are made on the fly: under load a second or so may pass between them.
+        end = recorder.wait_for_offset(run.monotonic(where), min_silence_ms=1500)
         # Had the step not been cut off, it would still be sounding for many seconds.
-        rest = recorder.snapshot().between(end, end + 3.0)
-        assert rest.size and max(abs(int(rest.min())), int(rest.max())) < 32768 * 10 ** (SILENT_DBFS / 20)
+        with pytest.raises(TimeoutError):
+            recorder.wait_for_onset(end, timeout=3.0, threshold_dbfs=SILENT_DBFS)
         run.press(b"q")
         assert run.finish() == 0
 

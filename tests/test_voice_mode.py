@@ -2,34 +2,17 @@
 server. Commands are spoken into the virtual microphone with flite (another
 engine than the assistant's espeak-ng); the virtual speaker is recorded."""
 
+import json
 import shutil
-import subprocess
-from pathlib import Path
+import time
 
-import numpy as np
 import pytest
 
-from .program import Program, says
+from .program import flite, listening, says, voice_commands
 from .pulse import write_wav
 
 pytestmark = pytest.mark.skipif(not shutil.which("flite"), reason="flite makes the test speech")
-SILENT = 32768 * 10 ** (-45 / 20)
-
-
-def flite(tmp_path: Path, text: str, voice: str = "slt") -> Path:
-    path = tmp_path / f"{voice}-{text.replace(' ', '_').replace(',', '')}.wav"
-    subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True, timeout=30)
-    return path
-
-
-def voice_commands(run: Program, after: float = -1.0) -> list[str]:
-    return [e["id"] for e in run.events() if e["type"] == "command" and e["source"] == "voice" and e["t"] > after]
-
-
-def listening(pulse, program, *args: str) -> Program:
-    run = program(*args)
-    pulse.wait_for_stream("source-outputs")
-    return run
+SILENT_DBFS = -45.0
 
 
 def test_a_spoken_command_during_a_step_is_acted_on_and_cuts_the_step_off(pulse, program, tmp_path):
@@ -42,9 +25,10 @@ def test_a_spoken_command_during_a_step_is_acted_on_and_cuts_the_step_off(pulse,
         command = run.wait_for(lambda e: e["type"] == "command", massage["t"])
         assert (command["id"], command["source"]) == ("where", "voice")
         where = says(run, "Step 3 of", after=massage["t"])
-        end = recorder.wait_for_offset(run.monotonic(where), min_silence_ms=600)
-        rest = recorder.snapshot().between(end, end + 3.0)
-        assert rest.size and np.abs(rest.astype(int)).max() < SILENT  # the rest of the step is not said
+        # The answer's parts are made on the fly: under load a second or so may pass between them.
+        end = recorder.wait_for_offset(run.monotonic(where), min_silence_ms=1500)
+        with pytest.raises(TimeoutError):  # the rest of the step is not said
+            recorder.wait_for_onset(end, timeout=3.0, threshold_dbfs=SILENT_DBFS)
         run.press(b"q")
         assert run.finish() == 0
 
@@ -66,24 +50,24 @@ def test_a_spoken_command_during_counting_is_acted_on(pulse, program, tmp_path):
 
 
 def test_the_assistants_own_voice_fed_back_fires_no_command(pulse, program, tmp_path):
-    # First record what it says: the welcome, the question "left or right?", help
-    # (every command word), a step hint ("say slower or say faster"), contacts, counting.
+    # First record what it says, each utterance in full: the welcome, the question
+    # "left or right?", help, step hints ("say slower or say faster"), the count, contacts.
     with pulse.record() as recorder:
-        first = program("--keyboard", "--count", "words", "--no-thin")
-        says(first, "Hand expressing")
-        for keys, text in ((b"n", "Which breast"), (b"h", "You can say"), (b"l", "Breast massage"), (b"nn", "Squeeze and release")):
+        first = program("--count", "words", "--no-thin", "--no-log")
+        event = says(first, "Hand expressing")
+        recorder.wait_for_offset(first.monotonic(event), timeout=30, min_silence_ms=600)
+        for keys, text in ((b"n", "Which breast"), (b"h", "You can say"), (b"lnn", "Squeeze and release")):
             first.press(keys)
-            event = says(first, text)
+            event = says(first, text, after=event["t"])
+            recorder.wait_for_offset(first.monotonic(event), timeout=60, min_silence_ms=600)
         first.wait_for(lambda e: e["type"] == "cue" and e["name"] == "release", event["t"])
         first.press(b"t")
-        says(first, "Postnatal Ward")
+        event = says(first, "Postnatal Ward", after=event["t"])
+        recorder.wait_for_offset(first.monotonic(event), timeout=30, min_silence_ms=600)
         first.press(b"q")
         assert first.finish() == 0
         own = recorder.stop()
-    assert own.duration > 20
-    # The keyboard session's help said keys; a voice session's help says the phrases.
-    help_said = [e["text"] for e in first.events() if e["type"] == "say" and e["text"].startswith("Keys:")]
-    assert help_said
+    assert voice_commands(first) == []  # it did not hear itself while talking, either
     own_path = tmp_path / "own.wav"
     write_wav(own_path, own.samples, own.rate)
 
@@ -91,10 +75,10 @@ def test_the_assistants_own_voice_fed_back_fires_no_command(pulse, program, tmp_
     says(second, "Before you start")
     second.press(b"n")
     question = says(second, "Which breast")  # left and right are answers now: the hardest moment
-    recorder2 = pulse.record()
-    recorder2.wait_for_offset(second.monotonic(question), timeout=30, min_silence_ms=700)
-    recorder2.stop()
+    with pulse.record() as quiet:
+        quiet.wait_for_offset(second.monotonic(question), timeout=30, min_silence_ms=700)
     pulse.speak(own_path, timeout=own.duration + 30)
+    time.sleep(1.5)  # time for the last utterance to end and be decoded
     assert voice_commands(second, question["t"]) == []
     second.press(b"q")
     assert second.finish() == 0
@@ -134,7 +118,7 @@ def test_sentences_that_are_not_commands_fire_nothing(pulse, program, tmp_path):
         ("what time is it", "kal"),
     ):
         pulse.speak(flite(tmp_path, sentence, voice), timeout=20)
-    pulse.speak(np.zeros(16000, dtype=np.int16), timeout=10)  # a second for the last one to be decoded
+    time.sleep(1.5)  # time for the last sentence to end and be decoded
     assert voice_commands(run, question["t"]) == []
     run.press(b"q")
     assert run.finish() == 0
@@ -169,3 +153,22 @@ def test_with_no_microphone_at_start_it_says_so_once_and_takes_keys(pulse, progr
     run.press(b"q")
     assert run.finish() == 0
     assert sum("cannot listen" in e.get("text", "") for e in run.events()) == 1
+
+
+def test_the_audio_server_dying_and_returning_brings_voice_back(pulse, program, tmp_path):
+    run = listening(pulse, program)
+    says(run, "Before you start")
+    pulse.kill()
+    lost = run.wait_for(lambda e: e["type"] == "voice_input" and not e["available"])
+    run.press(b"w")  # the keys still work meanwhile
+    says(run, "Step 1 of", after=lost["t"])
+    pulse.restart()
+    back = run.wait_for(lambda e: e["type"] == "voice_input" and e["available"], lost["t"])
+    pulse.wait_for_stream("source-outputs")
+    pulse.speak(flite(tmp_path, "next"), timeout=20)
+    command = run.wait_for(lambda e: e["type"] == "command" and e["source"] == "voice", back["t"])
+    assert command["id"] == "next"
+    run.press(b"q")
+    assert run.finish() == 0
+    record = json.loads((run.events_path.parent / "data/hand-expressing-voice/sessions.json").read_text())
+    assert record["sessions"][-1]["data"]["ended"]

@@ -8,17 +8,19 @@ import json
 import logging
 import signal
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 
 from . import content as content_module
 from .commands import CommandId, PhraseMatcher, Source
-from .content import Content
+from .content import QUESTIONS, Content
 from .errors import AudioFileError, ContentError, EngineError, OptionError, VoiceError
 from .events import EventLog
 from .inputs import key_commands, read_keys, read_lines, single_keys
 from .listener import Listener
+from .ownvoice import OwnVoice
 from .output import Output, SpokenOutput, TextOutput
 from .record import SessionRecord, summarize
 from .rhythm import Style
@@ -68,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-log", action="store_true", help="keep no session record, and do not offer to carry on a recent one"
     )
+    parser.add_argument(
+        "--record-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep every utterance the microphone hears as a WAV in DIR, to diagnose recognition "
+        "(off by default: this writes what you say to disk)",
+    )
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
 
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
@@ -79,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         "recognize", help="recognize commands in WAV files with the same recognizer and settings as the live loop"
     )
     recognize.add_argument("--json", action="store_true", help="one JSON object per file per line")
+    recognize.add_argument(
+        "--answers",
+        default="",
+        metavar="QUESTIONS",
+        help="questions taken as asked, comma-separated (side, resume): their answers count as commands",
+    )
     recognize.add_argument("files", nargs="+", metavar="WAV")
     sub.add_parser("log", help="say and print a summary of today's and recent sessions (with --text: print only)")
     return parser
@@ -176,23 +191,36 @@ def _devices() -> int:
 
 
 def _recognize(args: argparse.Namespace, content: Content) -> int:
-    from .recognizer import Recognizer, recognize_file
+    from dataclasses import replace
 
+    from .recognizer import Recognizer, hear_file, pick
+
+    answers = frozenset(filter(None, args.answers.split(",")))
+    unknown = answers - set(QUESTIONS)
+    if unknown:
+        raise OptionError(f"unknown question {', '.join(sorted(unknown))}; questions: {', '.join(QUESTIONS)}")
     recognizer = Recognizer(content)
+    own_voice = _learnt_own_voice(args, content)
     failed = False
     for file in args.files:
         try:
-            heard = recognize_file(recognizer, file)
+            heard = hear_file(recognizer, file, answers)
         except AudioFileError as exc:
             failed = True
             result: dict[str, object] = {"file": file, "error": str(exc)}
         else:
+            # As live: what is the assistant's own voice is no command.
+            own = [r for r in heard if r.command is not None and own_voice and own_voice.heard_in(r.audio)]
+            best = pick([replace(r, command=None) if r in own else r for r in heard])
             result = {
                 "file": file,
-                "command": heard.command and heard.command.value,
-                "text": heard.text,
-                "confidence": round(heard.confidence, 3),
-                "seconds": round(heard.seconds, 4),
+                "command": best.command and best.command.value,
+                "text": best.text,
+                "confidence": round(best.confidence, 3),
+                "seconds": round(best.seconds, 4),
+                "end": round(best.end, 3),
+                "ready": round(best.ready, 3),
+                "own_voice": [r.command.value for r in own if r.command],
             }
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
@@ -203,8 +231,23 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
     return 1 if failed else 0
 
 
+def _learnt_own_voice(args: argparse.Namespace, content: Content) -> OwnVoice | None:
+    """The assistant's own voice as the live loop knows it at the start: every fixed text.
+    None when there is no speech to know it by."""
+    own_voice = OwnVoice({c: spec.phrases for c, spec in content.commands.items()})
+    try:
+        _synthesizer(args).prepare(Session(content, InputMode.VOICE, 0.0).texts(), own_voice.learn)
+    except EngineError as exc:
+        _LOGGER.warning("the assistant's own voice is not known: %s", exc)
+        return None
+    own_voice.wait_learnt(_SPEAK_LIMIT)
+    return own_voice
+
+
 def _session(args: argparse.Namespace, content: Content) -> int:
     mode = InputMode.TEXT if args.text else InputMode.KEYS if args.keyboard else InputMode.VOICE
+    if args.record_dir is not None:
+        _check_record_dir(args.record_dir, mode)
     if mode is not InputMode.TEXT:
         _check_options(args)
     record = None if args.no_log else SessionRecord(_record_path())
@@ -222,8 +265,9 @@ def _session(args: argparse.Namespace, content: Content) -> int:
             text = TextOutput(sys.stdout, runner.started, runner.finished)
             output: Output = text
             if mode is not InputMode.TEXT:
+                own_voice = OwnVoice({c: spec.phrases for c, spec in content.commands.items()})
                 try:
-                    output = _spoken_output(args, runner, text, session.texts())
+                    output = _spoken_output(args, runner, text, session.texts(), own_voice)
                 except EngineError as exc:
                     # No speech at all: carry on as text mode, and say why.
                     mode = InputMode.TEXT
@@ -238,7 +282,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                 summary = runner.run(output)
             else:
                 if mode is InputMode.VOICE:
-                    listener = _listener(args, content, runner)
+                    listener = _listener(args, content, runner, own_voice)
                     _background(listener.run)
                 keymap = key_commands({c: spec.keys for c, spec in content.commands.items()})
                 fd = sys.stdin.fileno()
@@ -272,6 +316,18 @@ def _check_options(args: argparse.Namespace) -> None:
         check_device(args.mic, output=False)
 
 
+def _check_record_dir(folder: Path, mode: InputMode) -> None:
+    """OptionError unless utterances can be kept in folder (made if missing)."""
+    if mode is not InputMode.VOICE:
+        raise OptionError("--record-dir keeps what the microphone hears: it needs voice mode (no --text or --keyboard)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise OptionError(f"--record-dir {folder}: cannot write there: {exc.strerror or exc}") from None
+
+
 def _synthesizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from platformdirs import user_cache_dir
 
@@ -280,26 +336,37 @@ def _synthesizer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Pyttsx3Synthesizer(Path(user_cache_dir(APP_NAME)) / "speech", voice=args.voice, rate=args.rate)
 
 
-def _spoken_output(args: argparse.Namespace, runner: Runner, fallback: Output, texts: list[str]) -> SpokenOutput:
+def _spoken_output(
+    args: argparse.Namespace, runner: Runner, fallback: Output, texts: list[str], own_voice: OwnVoice
+) -> SpokenOutput:
     from .playback import AudioPlayer
-
     from .speech import voices
 
     synthesizer = _synthesizer(args)
     voices()  # starts the engine: fails here, before the session starts, if speech cannot work
-    _background(synthesizer.prepare, texts)
+    # Every fixed text is made ahead, and known again if it comes back through the microphone.
+    _background(synthesizer.prepare, texts, own_voice.learn)
 
     def open_player(started, finished, error):  # type: ignore[no-untyped-def]
         return AudioPlayer(started, finished, error, device=args.speaker)
 
-    return SpokenOutput(synthesizer, open_player, runner.started, runner.finished, fallback, runner.output_failed)
+    return SpokenOutput(
+        synthesizer, open_player, runner.started, runner.finished, fallback, runner.output_failed, own_voice
+    )
 
 
-def _listener(args: argparse.Namespace, content: Content, runner: Runner) -> Listener:
+def _listener(args: argparse.Namespace, content: Content, runner: Runner, own_voice: OwnVoice) -> Listener:
     from .microphone import Microphone
     from .recognizer import Recognizer
 
-    return Listener(lambda: Microphone(device=args.mic), lambda: Recognizer(content), runner, lambda: runner.answers)
+    return Listener(
+        lambda: Microphone(device=args.mic),
+        lambda: Recognizer(content),
+        runner,
+        lambda: runner.answers,
+        own_voice,
+        args.record_dir,
+    )
 
 
 @contextlib.contextmanager

@@ -7,16 +7,21 @@ server or a replugged headset brings voice control back by itself.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
+from .audio import write_wav
 from .commands import CommandId, Source
 from .errors import EngineError
 
 if TYPE_CHECKING:  # the engines are imported where they are built
     from .microphone import Microphone
-    from .recognizer import Recognizer
+    from .ownvoice import OwnVoice
+    from .recognizer import Recognition, Recognizer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ class VoiceSink(Protocol):
     def command(self, command: CommandId, source: Source) -> None: ...
     def not_understood(self, source: Source) -> None: ...
     def voice_input(self, available: bool, reason: str = "") -> None: ...
+    def own_voice(self, command: CommandId | None) -> None: ...
 
 
 class Listener:
@@ -38,11 +44,18 @@ class Listener:
         make_recognizer: Callable[[], Recognizer],
         sink: VoiceSink,
         answers: Callable[[], frozenset[str]],
+        own_voice: OwnVoice,
+        record_dir: Path | None = None,
     ) -> None:
+        """record_dir: keep every utterance heard there as a WAV (only when asked: it
+        writes what she says to disk)."""
         self._open_microphone = open_microphone
         self._make_recognizer = make_recognizer
         self._sink = sink
         self._answers = answers
+        self._own_voice = own_voice
+        self._record_dir = record_dir
+        self._recorded = itertools.count(1)
         self._stopped = threading.Event()
 
     def stop(self) -> None:
@@ -60,7 +73,7 @@ class Listener:
         while not self._stopped.is_set():
             try:
                 with self._open_microphone() as microphone:
-                    if available is False:
+                    if available is not True:
                         self._sink.voice_input(True)
                     available = True
                     recognizer.reset()
@@ -78,9 +91,31 @@ class Listener:
 
     def _listen(self, microphone: Microphone, recognizer: Recognizer) -> None:
         while not self._stopped.is_set():
-            for heard in recognizer.feed(microphone.read(), self._answers()):
+            chunk = microphone.read()
+            now = time.monotonic()
+            for heard in recognizer.feed(chunk, self._answers()):
                 _LOGGER.debug("heard %r: %s (%.2f)", heard.text, heard.command, heard.confidence)
-                if heard.command is not None:
+                if not heard.heard_speech:
+                    continue
+                # The recognizer's clock is audio fed; the chunk just read ends about now.
+                start, end = (now - (recognizer.seconds_fed - t) for t in (heard.start, heard.end))
+                if self._own_voice.explains(heard.command, heard.audio, start, end):
+                    self._sink.own_voice(heard.command)
+                    self._record(heard, "own-voice")
+                elif heard.command is not None:
                     self._sink.command(heard.command, Source.VOICE)
-                elif heard.heard_speech:
+                    self._record(heard, heard.command.value)
+                else:
                     self._sink.not_understood(Source.VOICE)
+                    self._record(heard, "not-understood")
+
+    def _record(self, heard: Recognition, label: str) -> None:
+        """Keep the utterance for diagnosis, named by time, order and what it was taken for."""
+        if self._record_dir is None:
+            return
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{next(self._recorded):04d}-{label}.wav"
+        try:
+            write_wav(self._record_dir / name, heard.audio)
+        except OSError as exc:
+            # Diagnosis is not worth losing voice control over.
+            _LOGGER.warning("cannot keep %s in %s: %s", name, self._record_dir, exc)

@@ -18,6 +18,7 @@ from .rhythm import Cue
 from .session import Say
 
 if TYPE_CHECKING:  # text mode must run without any audio module
+    from .ownvoice import OwnVoice
     from .playback import Player, Sound
     from .speech import Synthesizer
 
@@ -96,11 +97,13 @@ class SpokenOutput:
         finished: Finished,
         fallback: Output,
         failed: Callable[[str], None],
+        own_voice: OwnVoice,
     ) -> None:
         self._synthesizer = synthesizer
         self._open_player = open_player
         self._started = started
         self._finished = finished
+        self._own_voice = own_voice
         self._fallback = fallback
         self._failed = failed
         self._tones: dict[str, Sound] = {}
@@ -111,17 +114,22 @@ class SpokenOutput:
         self._reopen()
 
     def say(self, say: Say) -> None:
-        self._play(say, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
+        self._play(say, say.text, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
 
     def cue(self, cue: Cue) -> None:
         # A cue must start on its beat: cut off the tail of the one before.
         self.stop()
-        self._play(cue, lambda: self._synthesizer.synthesize(cue.word) if cue.word else self._tone(cue.name))
+        if cue.word:
+            self._play(cue, cue.word, lambda: self._synthesizer.synthesize(cue.word))
+        else:
+            self._play(cue, f"tone:{cue.name}", lambda: self._tone(cue.name))
 
     def acknowledge(self) -> None:
         player = self._usable_player()
         if player is not None:
-            player.play(self._tone("understood"), None)
+            sound = self._tone("understood")
+            self._own_voice.learn("tone:understood", sound)
+            player.play(sound, None)
 
     def stop(self) -> None:
         if self._player is not None:
@@ -131,11 +139,13 @@ class SpokenOutput:
         if self._player is not None:
             self._player.close()
 
-    def _play(self, item: Say | Cue, make: Callable[[], Sound]) -> None:
+    def _play(self, item: Say | Cue, key: str, make: Callable[[], Sound]) -> None:
         player = self._usable_player()
         if player is not None:
             try:
-                player.play(make(), item)
+                sound = make()
+                self._own_voice.learn(key, sound)
+                player.play(sound, item)
                 return
             except EngineError as exc:
                 self._report(str(exc))
@@ -156,13 +166,19 @@ class SpokenOutput:
             self._player = None
         self._healthy.set()
         try:
-            self._player = self._open_player(self._started, self._player_finished, self._player_failed)
+            self._player = self._open_player(self._player_started, self._player_finished, self._player_failed)
         except EngineError as exc:
             self._player_failed(exc)
         if self._healthy.is_set():
             self._reported = False
 
+    def _player_started(self, item: Say | Cue | None, t: float) -> None:
+        if item is not None:
+            self._own_voice.playing(item, item.text if isinstance(item, Say) else item.word or "", t)
+        self._started(item, t)
+
     def _player_finished(self, item: Say | Cue | None, completed: bool) -> None:
+        self._own_voice.stopped(item, time.monotonic())
         if not completed and isinstance(item, Say) and not self._healthy.is_set():
             self._fallback.say(item)  # dropped by the failing device: print it instead
         else:

@@ -55,6 +55,11 @@ class _VoiceInput:
 
 
 @dataclass(frozen=True)
+class _OwnVoice:
+    command: CommandId | None
+
+
+@dataclass(frozen=True)
 class _OutputFailed:
     reason: str
 
@@ -71,7 +76,7 @@ class _Finished:
     completed: bool
 
 
-_Event = _Command | _NotUnderstood | _InputEnded | _VoiceInput | _OutputFailed | _Started | _Finished
+_Event = _Command | _NotUnderstood | _InputEnded | _VoiceInput | _OwnVoice | _OutputFailed | _Started | _Finished
 
 
 class Runner:
@@ -92,6 +97,7 @@ class Runner:
         self._wall = wall
         self._saved_at = -math.inf
         self._had_voice = False
+        self._voice_lost = False
         self._inbox: queue.Queue[_Event] = queue.Queue()
         self._summary: Summary | None = None
         self._ended_at = 0.0
@@ -110,6 +116,10 @@ class Runner:
     def input_ended(self, source: Source) -> None:
         """The last input closed (end of stdin): end the session as "stop" does."""
         self._inbox.put(_InputEnded(source))
+
+    def own_voice(self, command: CommandId | None) -> None:
+        """Its own voice came back through the microphone: nothing to do but note it."""
+        self._inbox.put(_OwnVoice(command))
 
     def voice_input(self, available: bool, reason: str = "") -> None:
         """The microphone (or recognizer) went, or came back."""
@@ -186,6 +196,9 @@ class Runner:
                 return self._on(_Command(CommandId.STOP, source), now)
             case _VoiceInput(available, reason):
                 return self._voice_input(available, reason, now)
+            case _OwnVoice(command):
+                if self._events:
+                    self._events.write(now, "own_voice", id=command and command.value)
             case _OutputFailed(reason):
                 if self._events:
                     self._events.write(now, "output_failed", reason=reason)
@@ -200,12 +213,16 @@ class Runner:
         """Say once that voice is gone (and take keys), and again when it is back."""
         if self._events:
             self._events.write(now, "voice_input", available=available, reason=reason)
-        had_voice, self._had_voice = self._had_voice, self._had_voice or available
         if available:
+            was_lost, self._voice_lost = self._voice_lost, False
+            self._had_voice = True
             self._session.set_mode(InputMode.VOICE)
-            return self._session.notice("microphone_back", now)
+            return self._session.notice("microphone_back", now) if was_lost else []
+        if self._voice_lost:
+            return []
+        self._voice_lost = True
         self._session.set_mode(InputMode.KEYS)
-        if had_voice:
+        if self._had_voice:
             return self._session.notice("microphone_lost", now)
         return self._session.notice("no_voice", now, reason=reason.rstrip("."))
 

@@ -293,16 +293,18 @@ class Pyttsx3Synthesizer:
             path.unlink(missing_ok=True)
             return _read_wav(self._ensure(text, slow))
 
-    def prepare(self, texts: Iterable[str]) -> None:
-        """Synthesize ahead of time whatever is not cached yet.  Best effort, for a
-        background thread: an engine failure is logged and ends it, and synthesize()
-        reports it again when the text is needed."""
+    def prepare(self, texts: Iterable[str], ready: Callable[[str, Sound], None] | None = None) -> None:
+        """Synthesize ahead of time whatever is not cached yet, handing each sound to
+        ``ready`` if given.  Best effort, for a background thread: an engine failure is
+        logged and ends it, and synthesize() reports it again when the text is needed."""
         for text in filter(str.strip, texts):
             try:
-                self._ensure(text, slow=False)
+                sound = self.synthesize(text)
             except EngineError as error:
                 _LOGGER.warning("speech not prepared ahead: %s", error)
                 return
+            if ready is not None:
+                ready(text, sound)
 
     def cache_path(self, text: str, slow: bool = False) -> Path:
         """Where the audio of ``text`` is (or will be) cached."""
