@@ -5,16 +5,19 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from .program import says
+from voice.audio import read_wav
+
+from .program import flite, listening, says, voice_commands
 from .shared import ROOT, run_cli
 
 GUARD = str(ROOT / "tests" / "no_network.py")
 WALK = b"next\nleft\nnext\nnext\nno milk\ncontacts\nhelp\nwhere am I\nstop\n"
+needs_flite = pytest.mark.skipif(not shutil.which("flite"), reason="flite makes the test speech")
 needs_unshare = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("unshare"), reason="network namespaces need root"
 )
@@ -62,18 +65,59 @@ def test_the_guard_does_see_a_network_attempt(tmp_path):
     assert "socket" in report.read_text()
 
 
-def test_a_spoken_session_opens_no_network_socket_and_writes_no_audio(pulse, program, tmp_path):
-    report = tmp_path / "network.txt"
-    run = program("--keyboard", python=[sys.executable, GUARD, str(report)])
+def voice_session(pulse, run, tmp_path: Path) -> None:
+    """A session driven by voice through the virtual microphone: it heard and acted."""
     says(run, "Hand expressing")
-    for key in b"nlnnmtwq":
-        run.press(bytes([key]))
-        time.sleep(0.2)
+    for phrase, step in (("next", "Which breast"), ("left", "Breast massage"), ("where am I", "Step 3 of")):
+        pulse.speak(flite(tmp_path, phrase), timeout=20)
+        says(run, step)
+    pulse.speak(flite(tmp_path, "stop"), timeout=20)
     says(run, "Session finished")
     assert run.finish() == 0
+    assert voice_commands(run) == ["next", "left", "where", "stop"]
+
+
+@needs_flite
+def test_a_voice_session_opens_no_network_socket_and_writes_no_audio(pulse, program, tmp_path):
+    report = tmp_path / "network.txt"
+    before = set(audio_files(ROOT))
+    voice_session(pulse, listening(pulse, program, python=[sys.executable, GUARD, str(report)]), tmp_path)
     assert not report.exists(), report.read_text()
-    data = tmp_path / "data"
-    assert not audio_files(data) and audio_files(tmp_path / "cache")  # speech is cached, nothing recorded
+    # Only what it says is cached; nothing it heard is kept.
+    assert not audio_files(tmp_path / "data") and audio_files(tmp_path / "cache")
+    assert set(audio_files(ROOT)) == before
+
+
+@needs_flite
+@needs_unshare
+def test_a_voice_session_runs_with_no_network_at_all(pulse, program, tmp_path):
+    # The audio server is reached through its Unix socket, which needs no network.
+    voice_session(pulse, listening(pulse, program, python=["unshare", "-n", sys.executable]), tmp_path)
+
+
+@needs_flite
+def test_what_it_hears_is_kept_only_when_asked(pulse, program, tmp_path):
+    kept = tmp_path / "heard"
+    run = listening(pulse, program, "--record-dir", str(kept))
+    says(run, "Hand expressing")
+    pulse.speak(flite(tmp_path, "next"), timeout=20)
+    says(run, "Which breast")
+    run.press(b"q")
+    assert run.finish() == 0
+    [wav] = kept.glob("*-next.wav")
+    pcm = read_wav(wav)
+    assert 0.3 < len(pcm) / 32000 < 3  # the utterance, not the session
+    assert np.abs(np.frombuffer(pcm, "<i2")).max() > 1000
+
+
+def test_keeping_what_it_hears_needs_voice_mode_and_a_writable_folder(tmp_path):
+    result = run_cli("--text", "--record-dir", str(tmp_path / "heard"))
+    assert result.returncode == 2 and b"needs voice mode" in result.stderr
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = run_cli("--record-dir", str(blocker / "heard"), env={"PULSE_SERVER": "unix:/nonexistent"})
+    assert result.returncode == 2 and b"cannot write there" in result.stderr
+    assert b"Traceback" not in result.stderr
 
 
 def test_the_session_record_keeps_no_audio_and_no_words(tmp_path):
