@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.program import Program, says  # noqa: E402
+from tests.program import Program, flite, says  # noqa: E402
 from tests.pulse import PulseHarness  # noqa: E402
 
 # Commands that answer without moving on, so every trial starts from the same place.
@@ -47,10 +46,7 @@ def main() -> None:
     clips = []
     for i in range(args.trials):
         phrase, voice = PHRASES[i % len(PHRASES)], VOICES[(i // len(PHRASES)) % len(VOICES)]
-        path = work / f"{phrase.replace(' ', '_')}-{voice}.wav"
-        if not path.exists():
-            subprocess.run(["flite", "-voice", voice, "-t", phrase, "-o", str(path)], check=True, timeout=30)
-        clips.append((phrase, path))
+        clips.append((phrase, flite(work, phrase, voice)))
 
     latencies, acted, missed = [], [], []
     with PulseHarness(work / "pulse") as pulse, pulse.record() as recorder:

@@ -17,7 +17,6 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,20 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.program import Program  # noqa: E402
+from tests.program import Program, flite  # noqa: E402
 from tests.pulse import PulseHarness  # noqa: E402
 from voice import content  # noqa: E402
 
 # At a counting step: what she says or types, as (phrase, key).
 AT_COUNT = [("where am I", b"w"), ("no milk", b"m"), ("slower", b"s"), ("faster", b"f"), ("repeat", b"a"),
             ("pause", b"p"), ("carry on", b"c")]
-
-
-def flite(phrase: str, folder: Path) -> Path:
-    path = folder / (phrase.replace(" ", "_") + ".wav")
-    if not path.exists():
-        subprocess.run(["flite", "-voice", "slt", "-t", phrase, "-o", str(path)], check=True, timeout=30)
-    return path
 
 
 def proc_status(pid: int) -> tuple[int, int]:
@@ -62,6 +54,7 @@ def main() -> None:
     counting_steps = {step.id for step in guide.steps if step.rhythm}
     work = Path(tempfile.mkdtemp(prefix="soak-"))
     mode = ["--keyboard"] if args.keys_only else []
+    spoken = {phrase: flite(work, phrase) for phrase, _ in [*AT_COUNT, ("left", b""), ("next", b"")]}
     with PulseHarness(work / "pulse") as pulse:
         run = Program(pulse, work, *mode, "--count", "words")
         pid = run.process.pid
@@ -83,7 +76,7 @@ def main() -> None:
                 run.press(key)
                 sent["keyboard"] += 1
             else:
-                pulse.speak(flite(phrase, work), wait=True, timeout=20)
+                pulse.speak(spoken[phrase], wait=True, timeout=20)
                 sent["voice"] += 1
             deadline = time.monotonic() + rng.uniform(*args.every)
             while time.monotonic() < deadline:

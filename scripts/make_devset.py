@@ -1,0 +1,508 @@
+#!/usr/bin/env python3
+"""Build the recognizer's dev set into build/devset/ (reproducible: fixed seeds).
+
+Synthesized command phrases (alone and with filler words), non-command speech
+(household and television sentences, free speech holding command words,
+numbers), the assistant's own prompts in its own voice, silence and noise,
+under several conditions, plus the real human clips of tests/data/speech.
+
+    python scripts/make_devset.py [--out build/devset] [--jobs 2]
+    python scripts/make_devset.py --test-clips tests/data/clips   (the committed test clips only)
+
+Writes <out>/manifest.jsonl, one clip a line:
+  file       path relative to <out>
+  expected   the command id the clip must give, or null
+  answers    the questions asked while it is heard (["side"], ["resume"] or [])
+  group      command, command_filler, speech, speech_command_words, numbers,
+             short_words, answer_unasked, prompt, count, noise, real
+  synth      espeak-ng, flite, festival, human, numpy
+  voice      the synthesizer's voice, or the speaker id
+  condition  clean, white_20db, white_10db, pink_20db, pink_10db, babble_10db,
+             reverb, tempo_fast, tempo_slow, pitch_high, pitch_low, quiet
+  text       what is said
+Needs the Debian packages espeak-ng, flite, festival (+ voices) and sox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+import zlib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from voice.audio import SAMPLE_RATE, read_wav  # noqa: E402
+from voice.commands import CommandId, PhraseMatcher, Source, normalize  # noqa: E402
+from voice.content import Content, load  # noqa: E402
+from voice.session import InputMode, Say, Session  # noqa: E402
+from voice.speech import Pyttsx3Synthesizer  # noqa: E402
+
+SEED = 20240601
+REAL_DIR = ROOT / "tests" / "data" / "speech"
+
+# (synth, voice, extra argument): espeak-ng voice+variant and words a minute.
+VOICES = [
+    ("espeak-ng", "en-us", "170"),
+    ("espeak-ng", "en-us+f3", "160"),
+    ("espeak-ng", "en+f2", "175"),
+    ("espeak-ng", "en-gb-scotland", "165"),
+    ("espeak-ng", "en-gb-x-rp+m3", "180"),
+    ("espeak-ng", "en-029", "160"),
+    ("flite", "kal", ""),
+    ("flite", "kal16", ""),
+    ("flite", "awb", ""),
+    ("flite", "rms", ""),
+    ("flite", "slt", ""),
+    ("festival", "kal_diphone", ""),
+    ("festival", "ked_diphone", ""),
+    ("festival", "cmu_us_slt_arctic_hts", ""),
+]
+# The assistant's own voice: made by its own synthesizer (voice/speech.py) with
+# the defaults it speaks with; phone numbers are said slowly.
+OWN_VOICE = ("assistant", "default", "")
+OWN_VOICE_SLOW = ("assistant", "default", "slow")
+
+CONDITIONS = [
+    "white_20db", "white_10db", "pink_20db", "pink_10db", "babble_10db",
+    "reverb", "tempo_fast", "tempo_slow", "pitch_high", "pitch_low", "quiet",
+]
+SOX_EFFECTS = {
+    "reverb": ["reverb", "50", "50", "100"],
+    "tempo_fast": ["tempo", "-s", "1.25"],
+    "tempo_slow": ["tempo", "-s", "0.8"],
+    "pitch_high": ["pitch", "300"],
+    "pitch_low": ["pitch", "-300"],
+}
+# Sizes that keep the benchmark to a few minutes on 2 cores.
+COMMANDS_PER_CONDITION = 80
+SPEECH_PER_CONDITION = 30
+"""Clips drawn from the clean ones for each other condition."""
+SPEECH_VOICES = 4
+"""Voices each non-command sentence is synthesized with."""
+PROMPT_CONDITIONS = ("reverb",)
+"""The assistant's voice comes back through a room and a microphone."""
+
+FILLER_TEMPLATES = ["um, {} please", "okay {}", "uh, {}", "{} please", "so {} now", "er, {} then"]
+
+EVERYDAY = [
+    "The baby is finally asleep.",
+    "Can you pass me the bottle?",
+    "Did you remember to buy more nappies?",
+    "I'll make us a cup of tea.",
+    "What time is the midwife coming tomorrow?",
+    "The weather tomorrow will be dry and mostly sunny.",
+    "And now, the news at six o'clock.",
+    "I think he needs his nappy changed.",
+    "Have you seen my phone anywhere?",
+    "It's really cold in here, shall I put the heating on?",
+    "We should go to bed early tonight.",
+    "The shop closes at eight.",
+    "Thank you so much for the flowers.",
+    "Let me know when you want something to eat.",
+    "My sister is coming round this afternoon.",
+    "Scientists say the results are very encouraging.",
+    "Coming up after the break, our guide to the garden.",
+    "He has got such tiny fingers.",
+    "I'm so tired, I could sleep for a week.",
+    "Shall I open the window a little?",
+]
+WITH_COMMAND_WORDS = [
+    "I need to go back to the shop.",
+    "Stop it.",
+    "Stop it, you two.",
+    "There's no milk in the fridge.",
+    "We ran out of milk again.",
+    "Can you help me with the washing?",
+    "Hold on a second, I'm on the phone.",
+    "Wait until the water boils.",
+    "Keep going straight for two miles.",
+    "Turn left at the next junction.",
+    "Is it time for the next feed?",
+    "That's right, he was born on Tuesday.",
+    "Where did I put the car keys?",
+    "Which way is the station?",
+    "I'm done with the dishes, love.",
+    "Could you slow down a little when you drive?",
+    "Press the button on the side.",
+    "Please repeat after me.",
+    "That's the other side of the road.",
+    "I've finished the book you lent me.",
+    "Carry on like this and we'll be late.",
+    "Nothing is coming out of the tap.",
+    "The pause button is on the remote.",
+    "Pardon me, can I get past?",
+    "Let's go on holiday next year.",
+    "Say hello to grandma.",
+    "The phone numbers are on the fridge.",
+    "Go back to sleep, little one.",
+]
+NUMBERS = [
+    "Seven.",
+    "Twenty three.",
+    "One, two, three, four, five.",
+    "Nineteen eighty four.",
+    "A hundred and fifty millilitres.",
+    "Three o'clock.",
+    "Zero two zero, seven one eight eight.",
+    "Six, five, four.",
+]
+SHORT_WORDS = ["Yes.", "No.", "Okay.", "Thanks.", "Hello?", "Sorry.", "Maybe.", "Milk.", "Side.", "Breast."]
+
+
+@dataclass(frozen=True)
+class Clip:
+    file: str
+    expected: str | None
+    answers: tuple[str, ...]
+    group: str
+    synth: str
+    voice: str
+    condition: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Base:
+    """One synthesized utterance, before any condition."""
+
+    synth: str
+    voice: str
+    arg: str
+    text: str
+
+    @property
+    def name(self) -> str:
+        slug = self.voice.replace("+", "_")
+        return f"{self.synth}_{slug}_{self.arg or 'd'}_{zlib.crc32(self.text.encode()):08x}.wav"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "devset")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--test-clips", type=Path, metavar="DIR",
+                        help="write only the small fixed set of test clips (tests/data/clips) to DIR")
+    args = parser.parse_args(argv)
+    for tool in ("espeak-ng", "flite", "text2wave", "sox"):
+        if shutil.which(tool) is None:
+            parser.error(f"{tool} is not installed (Debian packages espeak-ng, flite, festival, sox)")
+    if args.test_clips:
+        _test_clips(args.test_clips)
+        return 0
+    content = load()
+    plan = _plan(content)
+    out: Path = args.out
+    base_dir = out / "base"
+    base_dir.mkdir(parents=True, exist_ok=True)
+    bases = sorted(set(plan.values()), key=lambda b: b.name)
+    # Babble is made of ordinary sentences only, so that it holds no command words.
+    babble = [base_dir / b.name for b in bases if b.text in EVERYDAY]
+    clips = list(plan)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        list(pool.map(_synthesize, bases, [base_dir] * len(bases), chunksize=8))
+        n = len(clips)
+        list(pool.map(_render, clips, [base_dir / plan[c].name for c in clips], [out] * n, [babble] * n, chunksize=16))
+    clips += _real_clips(content, out)
+    with (out / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
+        for clip in clips:
+            manifest.write(json.dumps(asdict(clip)) + "\n")
+    print(f"{len(clips)} clips in {out}")
+    return 0
+
+
+def _plan(content: Content) -> dict[Clip, Base]:
+    """Every synthesized clip: its manifest row -> the utterance it is made from."""
+    rng = random.Random(SEED)
+    matcher = PhraseMatcher({c: s.phrases for c, s in content.commands.items()}, content.fillers)
+    voices = VOICES
+    plan: dict[Clip, Base] = {}
+
+    def add(group: str, text: str, expected: str | None, answers: tuple[str, ...], voice: tuple[str, str, str],
+            condition: str = "clean") -> Clip:
+        base = Base(*voice, text)
+        label = f"assistant{' (slow)' if base.arg else ''}" if voice in (OWN_VOICE, OWN_VOICE_SLOW) else base.voice
+        file = f"{condition}/{group}/{base.name}"
+        clip = Clip(file, expected, answers, group, base.synth, label, condition, text)
+        plan[clip] = base
+        return clip
+
+    commands: list[tuple[str, str, tuple[str, ...]]] = []
+    for command, spec in content.commands.items():
+        answers = (spec.answer,) if spec.answer else ()
+        for phrase in spec.phrases:
+            commands.append(("command", phrase, answers))
+        for phrase in rng.sample(spec.phrases, min(2, len(spec.phrases))):
+            commands.append(("command_filler", rng.choice(FILLER_TEMPLATES).format(phrase), answers))
+    speech = (
+        [("speech", t) for t in EVERYDAY]
+        + [("speech_command_words", t) for t in WITH_COMMAND_WORDS]
+        + [("numbers", t) for t in NUMBERS]
+        + [("short_words", t) for t in SHORT_WORDS]
+    )
+    for _, text in speech:
+        command = matcher.match(text)
+        if command is not None and content.commands[command].answer is None:
+            raise SystemExit(f"non-command sentence {text!r} is a command by the phrase rules")
+
+    clean_commands = []
+    for i, (group, text, answers) in enumerate(commands):
+        expected = matcher.match(text)
+        if expected is None:
+            raise SystemExit(f"command text {text!r} does not match its command")
+        # Every other voice, alternating halves: each text gets 3 espeak-ng and 4 flite/festival voices.
+        for voice in voices[i % 2 :: 2]:
+            clean_commands.append(add(group, text, str(expected), answers, voice))
+            if answers:
+                add("answer_unasked", text, None, (), voice)
+    clean_speech = []
+    for group, text in speech:
+        for voice in rng.sample(voices, SPEECH_VOICES):
+            clean_speech.append(add(group, text, None, (), voice))
+    for condition in CONDITIONS:
+        for clip in rng.sample(clean_commands, COMMANDS_PER_CONDITION):
+            base = plan[clip]
+            add(clip.group, clip.text, clip.expected, clip.answers, (base.synth, base.voice, base.arg), condition)
+        for clip in rng.sample(clean_speech, SPEECH_PER_CONDITION):
+            base = plan[clip]
+            add(clip.group, clip.text, None, (), (base.synth, base.voice, base.arg), condition)
+
+    prompts, counts = _own_words(content)
+    for condition in ("clean", *PROMPT_CONDITIONS):
+        for text, slow in prompts:
+            add("prompt", text, None, (), OWN_VOICE_SLOW if slow else OWN_VOICE, condition)
+        for text in counts:
+            add("count", text, None, (), OWN_VOICE, condition)
+    return plan
+
+
+def _own_words(content: Content) -> tuple[list[tuple[str, bool]], list[str]]:
+    """What the assistant says in voice mode, as (text, said slowly), and its count words.
+
+    A session is walked through every command so that each prompt is worded
+    exactly as the assistant words it, live figures included.
+    """
+    session = Session(content, InputMode.VOICE, 0.0)
+    said = [(text, False) for text in session.texts()]
+    actions = session.start(0.0)
+    walk = [
+        CommandId.HELP, CommandId.WHERE, CommandId.RIGHT, CommandId.NEXT, CommandId.LEFT, CommandId.WHERE,
+        *[CommandId.SLOWER] * 4, *[CommandId.FASTER] * 8, *[CommandId.NO_MILK] * 8, CommandId.OTHER_SIDE,
+        CommandId.PAUSE, CommandId.WHERE, CommandId.RESUME, CommandId.BACK, CommandId.CONTACTS,
+        *[CommandId.NEXT] * len(content.steps), CommandId.STOP,
+    ]
+    for i, command in enumerate(walk, 1):
+        actions += session.handle(command, Source.VOICE, 37.0 * i)
+    actions += session.not_understood(Source.VOICE, 1e6)
+    said += [(action.text, action.slow) for action in actions if isinstance(action, Say)]
+    rhythm = content.rhythm
+    counts = list(dict.fromkeys([rhythm.press_word, *rhythm.count_words, rhythm.release_word]))
+    return [item for item in dict.fromkeys(said) if item[0] not in counts], counts
+
+
+def _synthesize(base: Base, base_dir: Path) -> None:
+    path = base_dir / base.name
+    if path.exists():
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.wav"
+        if base.synth == "assistant":
+            sound = Pyttsx3Synthesizer(Path(tmp) / "cache").synthesize(base.text, slow=base.arg == "slow")
+            with wave.open(str(raw), "wb") as wav:
+                wav.setnchannels(1)
+                wav.setsampwidth(2)
+                wav.setframerate(sound.rate)
+                wav.writeframes(sound.pcm)
+        elif base.synth == "espeak-ng":
+            subprocess.run(["espeak-ng", "-v", base.voice, "-s", base.arg, "-w", str(raw), base.text], check=True)
+        elif base.synth == "flite":
+            subprocess.run(["flite", "-voice", base.voice, "-t", base.text, "-o", str(raw)], check=True)
+        else:
+            text = Path(tmp) / "text.txt"
+            text.write_text(base.text, encoding="utf-8")
+            subprocess.run(
+                ["text2wave", "-eval", f"(voice_{base.voice})", str(text), "-o", str(raw)],
+                check=True, capture_output=True,
+            )
+        # Leave a little silence on each side, as a microphone would hear it.
+        subprocess.run(
+            ["sox", "-G", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path) + ".tmp.wav",
+             "pad", "0.2", "0.3"],
+            check=True,
+        )
+        Path(str(path) + ".tmp.wav").rename(path)
+
+
+def _render(clip: Clip, base: Path, out: Path, babble: list[Path]) -> None:
+    path = out / clip.file
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    condition = clip.condition
+    if condition == "clean":
+        shutil.copyfile(base, path)
+        return
+    if condition in SOX_EFFECTS:
+        subprocess.run(["sox", "-G", str(base), str(path), *SOX_EFFECTS[condition]], check=True)
+        return
+    rng = np.random.default_rng(zlib.crc32(clip.file.encode()) ^ SEED)
+    speech = np.frombuffer(read_wav(base), dtype="<i2").astype(np.float64) / 32768.0
+    if condition == "quiet":
+        mixed = speech * 10 ** (-20 / 20)
+    else:
+        kind, snr = condition.split("_")
+        if kind == "white":
+            noise = rng.standard_normal(len(speech))
+        elif kind == "pink":
+            noise = _pink(rng, len(speech))
+        else:
+            noise = _babble(rng, babble, len(speech))
+        mixed = speech + noise * np.sqrt(_active_power(speech) / np.mean(noise**2) / 10 ** (int(snr[:-2]) / 10))
+    _write(path, mixed)
+
+
+def _active_power(x: np.ndarray) -> float:
+    """Mean power of the 20 ms frames within 30 dB of the loudest: the speech, not the pauses."""
+    frames = x[: len(x) // 320 * 320].reshape(-1, 320)
+    power = np.mean(frames**2, axis=1)
+    return float(np.mean(power[power > power.max() * 1e-3]))
+
+
+def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
+    """1/f noise of unit power."""
+    spectrum = np.fft.rfft(rng.standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))
+    noise = np.fft.irfft(spectrum, n)
+    return noise / np.std(noise)
+
+
+def _babble(rng: np.random.Generator, sources: list[Path], n: int) -> np.ndarray:
+    """Four other voices talking at once, each looped from a random point."""
+    total = np.zeros(n)
+    for source in rng.choice(sources, 4, replace=False):
+        voice = np.frombuffer(read_wav(source), dtype="<i2").astype(np.float64)
+        voice /= np.sqrt(np.mean(voice**2))
+        total += np.roll(np.resize(voice, n), int(rng.integers(n)))
+    return total
+
+
+def _write(path: Path, samples: np.ndarray) -> None:
+    peak = np.max(np.abs(samples))
+    if peak > 0.99:  # keep the mix unclipped: the SNR is what matters
+        samples = samples * (0.99 / peak)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+
+
+def _real_clips(content: Content, out: Path) -> list[Clip]:
+    """The human clips, each with no question asked: only "stop" is then a command. A word
+    that answers a question ("left" for "side", "no" for "resume") also comes with it asked."""
+    answering = {
+        normalize(phrase): (str(command), spec.answer)
+        for command, spec in content.commands.items()
+        if spec.answer
+        for phrase in spec.phrases
+    }
+    clips = []
+    dest = out / "real"
+    for line in (REAL_DIR / "manifest.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        file, word, speaker = line.split("\t")[:3]
+        target = dest / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REAL_DIR / file, target)
+        rel = str(target.relative_to(out))
+        clips.append(Clip(rel, "stop" if word == "stop" else None, (), "real", "human", speaker, "clean", word))
+        if normalize(word) in answering:
+            command, answer = answering[normalize(word)]
+            clips.append(Clip(rel, command, (answer,), "real", "human", speaker, "clean", word))
+    # Noise alone, and silence: nothing to hear.
+    rng = np.random.default_rng(SEED)
+    noise_dir = dest.parent / "clean" / "noise"
+    noise_dir.mkdir(parents=True, exist_ok=True)
+    n = 3 * SAMPLE_RATE
+    sounds = {
+        "silence": np.zeros(n),
+        "room_tone": rng.standard_normal(n) * 10 ** (-60 / 20),
+        "white": rng.standard_normal(n) * 0.05,
+        "pink": _pink(rng, n) * 0.05,
+        "hum": 0.1 * np.sin(2 * np.pi * 50 * np.arange(n) / SAMPLE_RATE),
+        "clatter": _clatter(rng, n),
+    }
+    for name, samples in sounds.items():
+        path = noise_dir / f"{name}.wav"
+        _write(path, samples)
+        clips.append(Clip(str(path.relative_to(out)), None, (), "noise", "numpy", name, "clean", ""))
+    return clips
+
+
+# The committed test clips: (file, text, flite voice, expected command, answers).
+# Voices are flite ones, which the recognizer is meant to handle.
+TEST_CLIPS = [
+    ("next.wav", "next", "awb", "next", ""),
+    ("back.wav", "back", "kal16", "back", ""),
+    ("repeat.wav", "repeat", "slt", "repeat", ""),
+    ("no_milk.wav", "no milk", "kal16", "no_milk", ""),
+    ("pause.wav", "pause", "awb", "pause", ""),
+    ("carry_on.wav", "carry on", "slt", "resume", ""),
+    ("slower.wav", "slower", "kal16", "slower", ""),
+    ("faster.wav", "faster", "awb", "faster", ""),
+    ("help.wav", "help", "awb", "help", ""),
+    ("where_am_i.wav", "where am I", "kal16", "where", ""),
+    ("other_side.wav", "other side", "slt", "other_side", ""),
+    ("contacts.wav", "contacts", "kal16", "contacts", ""),
+    ("stop.wav", "stop", "awb", "stop", ""),
+    ("left.wav", "left", "slt", "left", "side"),
+    ("right.wav", "right", "kal16", "right", "side"),
+    ("yes.wav", "yes", "kal16", "yes", "resume"),
+    ("no.wav", "no", "slt", "no", "resume"),
+    ("um_next_please.wav", "um, next please", "kal16", "next", ""),
+    ("okay_stop.wav", "okay stop", "slt", "stop", ""),
+    ("slow_down_please.wav", "slow down please", "awb", "slower", ""),
+    ("move_along.wav", "move along", "kal16", "", ""),
+    ("baby_asleep.wav", "The baby is finally asleep.", "slt", "", ""),
+    ("go_back_to_the_shop.wav", "I need to go back to the shop.", "awb", "", ""),
+    ("twenty_three.wav", "Twenty three.", "kal16", "", ""),
+    ("next_feed.wav", "Is it time for the next feed?", "rms", "", ""),
+    ("stop_it_you_two.wav", "Stop it, you two.", "kal16", "", ""),
+    ("pass_the_bottle.wav", "Can you pass me the bottle?", "kal16", "", ""),
+]
+
+
+def _test_clips(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["file\ttext\tvoice\texpected\tanswers"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for file, text, voice, expected, answers in TEST_CLIPS:
+            base = Base("flite", voice, "", text)
+            _synthesize(base, Path(tmp))
+            shutil.copyfile(Path(tmp) / base.name, out / file)
+            lines.append("\t".join((file, text, f"flite {voice}", expected, answers)))
+    (out / "manifest.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(TEST_CLIPS)} clips in {out}")
+
+
+def _clatter(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Clicks and knocks: short decaying bursts at random times."""
+    out = np.zeros(n)
+    for start in rng.integers(0, n - 4000, 8):
+        burst = rng.standard_normal(4000) * np.exp(-np.arange(4000) / 400)
+        out[start : start + 4000] += 0.3 * burst
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
