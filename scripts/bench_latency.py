@@ -58,7 +58,7 @@ def main() -> None:
         for phrase, clip in clips:
             recorder.wait_for_offset(time.monotonic() - 1.0, timeout=60, min_silence_ms=700)
             before = run.events()[-1]["t"]
-            ended = pulse.speak(clip, timeout=20).end_monotonic
+            ended = pulse.speak(clip, timeout=20).timing.end_monotonic
             try:
                 command = run.wait_for(lambda e: e["type"] == "command", before, timeout=5)
                 onset = recorder.wait_for_onset(ended, timeout=5)

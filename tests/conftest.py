@@ -36,6 +36,17 @@ def here(pulse: PulseHarness, monkeypatch: pytest.MonkeyPatch) -> PulseHarness:
     return pulse
 
 
+@pytest.fixture
+def no_sound_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PulseAudio to reach (and none started on demand): only a sound card would be left."""
+    conf = tmp_path / "client.conf"
+    conf.write_text("autospawn = no\n")
+    for key in [key for key in os.environ if key.startswith("PULSE_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-such-socket")
+    monkeypatch.setenv("PULSE_CLIENTCONFIG", str(conf))
+
+
 # --- the real program on the harness (tests/program.py) --------------------------------
 
 

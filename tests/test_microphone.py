@@ -1,7 +1,6 @@
 """The microphone, through a private PulseAudio server (tests/pulse.py) whose pipe source
 the harness feeds in real time."""
 
-import os
 import threading
 import time
 
@@ -155,13 +154,7 @@ def test_a_bad_device_index_names_the_valid_ones(here):
     assert all(f"{d.index} ({d.name})" in str(raised.value) for d in inputs)
 
 
-def test_no_sound_server_and_no_card_is_an_engine_error(tmp_path, monkeypatch):
-    conf = tmp_path / "client.conf"
-    conf.write_text("autospawn = no\n")
-    for key in [key for key in os.environ if key.startswith("PULSE_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-such-socket")
-    monkeypatch.setenv("PULSE_CLIENTCONFIG", str(conf))
+def test_no_sound_server_and_no_card_is_an_engine_error(no_sound_server):
     if any(d.max_in > 0 for d in list_devices()):
         pytest.skip("this machine has a sound card")
     with pytest.raises(EngineError, match="no audio input device"), Microphone():

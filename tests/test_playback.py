@@ -238,13 +238,7 @@ def test_a_bad_device_index_names_the_valid_ones(here, events):
     assert all(f"{d.index} ({d.name})" in message for d in outputs)
 
 
-def test_no_sound_server_and_no_card_is_an_engine_error(tmp_path, monkeypatch, events):
-    conf = tmp_path / "client.conf"
-    conf.write_text("autospawn = no\n")
-    for key in [key for key in os.environ if key.startswith("PULSE_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("PULSE_SERVER", f"unix:{tmp_path}/no-such-socket")
-    monkeypatch.setenv("PULSE_CLIENTCONFIG", str(conf))
+def test_no_sound_server_and_no_card_is_an_engine_error(no_sound_server, events):
     if any(d.max_out > 0 for d in list_devices()):
         pytest.skip("this machine has a sound card")
     with pytest.raises(EngineError, match="no audio output device"):

@@ -27,10 +27,10 @@ def audio_files(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.suffix in (".wav", ".raw", ".pcm", ".flac", ".ogg")]
 
 
-def test_a_text_session_opens_no_network_socket(tmp_path):
-    report = tmp_path / "network.txt"
+def text_session(python: list[str], tmp_path: Path) -> None:
+    """A whole session in text mode, run by python: it went to its end."""
     result = subprocess.run(
-        [sys.executable, GUARD, str(report), str(ROOT / "run.py"), "--text"],
+        [*python, str(ROOT / "run.py"), "--text"],
         input=WALK,
         capture_output=True,
         timeout=60,
@@ -39,21 +39,17 @@ def test_a_text_session_opens_no_network_socket(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().splitlines()[-1].startswith("Session finished")
+
+
+def test_a_text_session_opens_no_network_socket(tmp_path):
+    report = tmp_path / "network.txt"
+    text_session([sys.executable, GUARD, str(report)], tmp_path)
     assert not report.exists(), report.read_text()
 
 
 @needs_unshare
 def test_a_text_session_runs_with_no_network_at_all(tmp_path):
-    result = subprocess.run(
-        ["unshare", "-n", sys.executable, str(ROOT / "run.py"), "--text"],
-        input=WALK,
-        capture_output=True,
-        timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.decode().splitlines()[-1].startswith("Session finished")
+    text_session(["unshare", "-n", sys.executable], tmp_path)
 
 
 def test_the_guard_does_see_a_network_attempt(tmp_path):
