@@ -9,10 +9,12 @@ import pytest
 
 from voice.audio import SAMPLE_RATE, read_wav
 from voice.commands import CommandId
+from voice.output import SpokenOutput
 from voice.ownvoice import OwnVoice
 from voice.playback import resample
 from voice.recognizer import Recognizer
-from voice.session import InputMode, Session
+from voice.rhythm import Cue
+from voice.session import InputMode, Say, Session
 from voice.speech import Pyttsx3Synthesizer
 
 from .shared import CONTENT
@@ -145,3 +147,29 @@ def test_other_espeak_voices_share_some_of_its_sounds_but_are_not_its_own(learnt
     strong = [key for key, pcm in heard.items() if learnt.heard_in(pcm)]
     assert len(weak) >= len(heard) // 2  # the shared samples
     assert len(strong) <= 1, strong  # on the dev set: 4 of 193 utterances
+
+
+class _Player:
+    """Takes what SpokenOutput plays; the sound itself is not needed here."""
+
+    def __init__(self, started, finished, error) -> None:
+        self.played = []
+
+    def play(self, sound, item) -> None:
+        self.played.append(sound)
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def test_everything_it_plays_is_learnt_slow_speech_apart(synthesizer):
+    own = OwnVoice(PHRASES)
+    output = SpokenOutput(synthesizer, _Player, print, print, print, print, own)
+    text = "Postnatal Ward: 020 7188 5149."
+    output.say(Say(text, "contacts", 1))
+    output.say(Say(text, "contacts", 2, slow=True))  # the phone numbers, read slowly
+    output.cue(Cue("press", "press", 0.0, 0))
+    assert own.wait_learnt(30)
+    assert own.heard_in(as_heard(synthesizer.synthesize(text, slow=True)))
+    assert own.heard_in(as_heard(synthesizer.synthesize("press")), strong=False)  # a single word: weak

@@ -114,7 +114,9 @@ class SpokenOutput:
         self._reopen()
 
     def say(self, say: Say) -> None:
-        self._play(say, say.text, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
+        # Spoken slowly, the same text is another sound to know.
+        key = f"slow:{say.text}" if say.slow else say.text
+        self._play(say, key, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
 
     def cue(self, cue: Cue) -> None:
         # A cue must start on its beat: cut off the tail of the one before.
