@@ -318,11 +318,11 @@ def _markdown(report: dict) -> str:
         lines.append(f"| {label} | {cell(ours.get(key))} | {cell(naive.get(key)) if naive else '-'} | {target} |")
     for key, entry in ours["real"].items():
         what = "understood" if key.startswith("stop") or "asked" in key else "fired a command"
+        count = "hits" if what == "understood" else "fired"
         naive_entry = naive["real"].get(key) if naive else None
-        hits = lambda e: e["hits"] if what == "understood" else e["fired"]  # noqa: E731
-        cell_real = lambda e: f"{hits(e)}/{e['n']}" if e else "-"  # noqa: E731
+        naive_cell = f"{naive_entry[count]}/{naive_entry['n']}" if naive_entry else "-"
         extra = f", no_milk {entry['no_milk']}" if key.startswith("no") else ""
-        lines.append(f"| Real \"{key}\": {what} | {cell_real(entry)}{extra} | {cell_real(naive_entry)} | |")
+        lines.append(f"| Real \"{key}\": {what} | {entry[count]}/{entry['n']}{extra} | {naive_cell} | |")
     for label, key in (
         ("Recognition time per clip", "seconds_per_clip"),
         ("... per command clip", "seconds_per_command_clip"),

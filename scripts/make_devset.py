@@ -239,7 +239,7 @@ def _plan(content: Content) -> dict[Clip, Base]:
         return clip
 
     commands: list[tuple[str, str, tuple[str, ...]]] = []
-    for command, spec in content.commands.items():
+    for spec in content.commands.values():
         answers = (spec.answer,) if spec.answer else ()
         for phrase in spec.phrases:
             commands.append(("command", phrase, answers))
