@@ -7,9 +7,10 @@ import csv
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, chunks, read_wav
+from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav
 from voice.commands import CommandId
 from voice.content import DEFAULT_DIR, load
 from voice.errors import AudioFileError, EngineError
@@ -118,6 +119,17 @@ def test_silence_gives_nothing(recognizer: Recognizer) -> None:
     recognizer.reset()
     assert recognizer.feed(bytes(3 * 2 * SAMPLE_RATE)) == []
     assert recognizer.flush() == []
+
+
+def test_a_click_and_a_fresh_stream_are_not_speech() -> None:
+    # A new VAD takes the first frames of a stream for speech; a 60 ms click is no word.
+    rng = np.random.default_rng(1)
+    click = (rng.standard_normal(int(0.06 * SAMPLE_RATE)) * 8000).astype("<i2").tobytes()
+    recognizer = Recognizer(load())
+    second = bytes(SAMPLE_RATE * SAMPLE_WIDTH)
+    heard = recognizer.feed(second + click + second) + recognizer.flush()
+    assert len(heard) == 2, "the stream's start and the click should each have started an utterance"
+    assert [(r.heard_speech, r.command) for r in heard] == [(False, None)] * len(heard)
 
 
 def test_reset_drops_a_partial_utterance(recognizer: Recognizer) -> None:

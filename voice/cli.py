@@ -259,15 +259,17 @@ def _session(args: argparse.Namespace, content: Content) -> int:
         record.begin(time.time())
     runner = Runner(session, events, record)
     signals: list[int] = []
-    listener = None
     try:
-        with _stop_on_signals(runner, signals):
+        # Closed last in first out, also on a second Ctrl-C: the listener, then the
+        # output; an audio stream left open crashes the interpreter's shutdown.
+        with _stop_on_signals(runner, signals), contextlib.ExitStack() as devices:
             text = TextOutput(sys.stdout, runner.started, runner.finished)
             output: Output = text
             if mode is not InputMode.TEXT:
                 own_voice = OwnVoice({c: spec.phrases for c, spec in content.commands.items()})
                 try:
                     output = _spoken_output(args, runner, text, session.texts(), own_voice)
+                    devices.callback(output.close)
                 except EngineError as exc:
                     # No speech at all: carry on as text mode, and say why.
                     mode = InputMode.TEXT
@@ -283,15 +285,13 @@ def _session(args: argparse.Namespace, content: Content) -> int:
             else:
                 if mode is InputMode.VOICE:
                     listener = _listener(args, content, runner, own_voice)
-                    _background(listener.run)
+                    listener.start()
+                    devices.callback(listener.stop)
                 keymap = key_commands({c: spec.keys for c, spec in content.commands.items()})
                 fd = sys.stdin.fileno()
                 with single_keys(fd):
                     _background(read_keys, fd, keymap, runner, mode is InputMode.KEYS)
                     summary = runner.run(output)
-            if listener:
-                listener.stop()
-            output.close()
     except KeyboardInterrupt:
         return 130  # a second Ctrl-C: quit at once
     finally:

@@ -29,6 +29,10 @@ _LOGGER = logging.getLogger(__name__)
 # about 0.1 s of CPU, and voice should be back within two seconds.
 RETRY_SECONDS = 1.0
 
+# How long stop() waits for the thread: one chunk read and recognized takes well
+# under a second, a stalled microphone gives up within its own stall limit.
+STOP_SECONDS = 5.0
+
 
 class VoiceSink(Protocol):
     def command(self, command: CommandId, source: Source) -> None: ...
@@ -57,12 +61,23 @@ class Listener:
         self._record_dir = record_dir
         self._recorded = itertools.count(1)
         self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
 
     def stop(self) -> None:
+        """End listening and wait until the microphone is closed: a capture stream left
+        open calls into Python from PortAudio's thread while the interpreter shuts down,
+        which crashes the process."""
         self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(STOP_SECONDS)
+            if self._thread.is_alive():
+                _LOGGER.warning("the listener did not stop within %.0f s", STOP_SECONDS)
 
-    def run(self) -> None:
-        """Listen until stop(). Meant as a thread's target: never raises."""
+    def _run(self) -> None:
+        """Listen until stop(); never raises."""
         try:
             recognizer = self._make_recognizer()
         except EngineError as exc:

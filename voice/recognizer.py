@@ -77,6 +77,10 @@ class Tuning:
     assistant's own speech (0.1-0.25 s at 200 words a minute) stay inside."""
     max_utterance: float = 4.0
     """Longer speech is not a command: decoding stops until it ends."""
+    min_speech: float = 0.2
+    """Less speech than this is a click or a bump, not a word: no command and no
+    "not understood" (the VAD also takes the first frames of a stream for speech).
+    Even 0.25 s lost none of 884 command clips (clean, fast, quiet, reverberant, real)."""
     noise_floor: float = 40.0
     """Standard deviation, in 16-bit steps, of faint noise added to the input:
     digital silence (files, padding) matches no silence the model was trained on."""
@@ -118,6 +122,7 @@ class Recognizer:
         self._command_frames = round(t.command_silence / self._frame_seconds)
         self._end_frames = round(t.end_silence / self._frame_seconds)
         self._max_frames = round(t.max_utterance / self._frame_seconds)
+        self._min_speech_frames = round(t.min_speech / self._frame_seconds)
         self._noise = np.random.default_rng(0)
         self._pending = b""
         self._frames = 0
@@ -196,7 +201,9 @@ class Recognizer:
             if sum(self._recent) < self._start_frames:
                 return None
             # The frame just seen is the last of the pre-roll and is counted below.
-            utterance = self._utterance = _Utterance(self._frames - len(self._pre_roll), len(self._pre_roll) - 1)
+            utterance = self._utterance = _Utterance(
+                self._frames - len(self._pre_roll), len(self._pre_roll) - 1, speech=sum(self._recent) - speech
+            )
             utterance.audio.append(b"".join(self._pre_roll))
             self._decode(utterance, utterance.audio[0], start=True)
             self._pre_roll.clear()
@@ -205,6 +212,7 @@ class Recognizer:
             utterance.audio.append(frame)
             self._decode(utterance, frame)
         utterance.frames += 1
+        utterance.speech += speech
         utterance.silence = 0 if speech else utterance.silence + 1
         if utterance.decoding and utterance.frames > self._max_frames:
             # Too long for a command: stop decoding, wait for the speech to end.
@@ -246,12 +254,13 @@ class Recognizer:
                 confidence = hyp.score ** (100 / frames) if hyp.score > 0 else 0.0
         finish = time.perf_counter() - begin
         start = utterance.first_frame * self._frame_seconds
+        speech = utterance.speech >= self._min_speech_frames
         return Recognition(
-            command=command,
+            command=command if speech else None,
             text=words,
             confidence=confidence,
             seconds=utterance.seconds + finish,
-            heard_speech=True,
+            heard_speech=speech,
             start=start,
             end=start + (utterance.frames - utterance.silence) * self._frame_seconds,
             ready=self._frames * self._frame_seconds,
@@ -344,6 +353,8 @@ class _Utterance:
     """Index of its first frame (pre-roll included) in the stream, counted from 0."""
     frames: int
     """Frames so far, pre-roll included."""
+    speech: int = 0
+    """Speech frames in it so far."""
     silence: int = 0
     """Non-speech frames at its end so far."""
     seconds: float = 0.0
@@ -374,12 +385,13 @@ def recognize_file(
 
 
 def pick(results: list[Recognition]) -> Recognition:
-    """What a file says: its first command, else its longest utterance, else nothing."""
+    """What a file says: its first command, else its longest speech, else nothing."""
     for result in results:
         if result.command is not None:
             return result
-    if results:
-        return max(results, key=lambda r: r.end - r.start)
+    speech = [r for r in results if r.heard_speech]
+    if speech:
+        return max(speech, key=lambda r: r.end - r.start)
     return Recognition(None, "", 0.0, 0.0, False, 0.0, 0.0)
 
 
