@@ -70,7 +70,7 @@ BAD = {
     "unknown command placeholder": ("guide.yaml", GUIDE, "{cmd.no_milk}", "{cmd.milk}", "steps[5].hint", "{cmd.milk}"),
     "bad phone": ("guide.yaml", GUIDE, "phone: 020 7188 4045", "phone: call us", "contacts.numbers[0].phone", "call us"),
     "unknown section": ("rhythm.yaml", RHYTHM, "rhythm:\n", "rythm:\n", "rythm", "rythm:"),
-    "missing response": ("guide.yaml", GUIDE, "  resumed: Carrying on.\n", "", "responses.resumed", "  welcome:"),
+    "missing response": ("guide.yaml", GUIDE, "  resumed: Picking up again.\n", "", "responses.resumed", "  welcome:"),
     "tempo outside bounds": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 12", "rhythm.press_seconds", "press_seconds"),
     "no side question": ("guide.yaml", GUIDE, "    ask: side\n", "", "steps", "  - id: wash"),
 }
