@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
 def _plan(content: Content) -> dict[Clip, Base]:
     """Every synthesized clip: its manifest row -> the utterance it is made from."""
     rng = random.Random(SEED)
-    matcher = PhraseMatcher({c: s.phrases for c, s in content.commands.items()}, content.fillers)
+    matcher = PhraseMatcher(content.phrases, content.fillers)
     voices = VOICES
     plan: dict[Clip, Base] = {}
 

@@ -69,7 +69,7 @@ def content():  # type: ignore[no-untyped-def]
 
 
 def listener_for(content, open_microphone, sink: Sink) -> Listener:  # type: ignore[no-untyped-def]
-    own_voice = OwnVoice({c: spec.phrases for c, spec in content.commands.items()})
+    own_voice = OwnVoice(content.phrases)
     return Listener(open_microphone, lambda: Recognizer(content), sink, frozenset, own_voice)
 
 

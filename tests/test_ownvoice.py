@@ -20,7 +20,7 @@ from voice.speech import Pyttsx3Synthesizer
 from .shared import CONTENT
 
 DATA = Path(__file__).parent / "data"
-PHRASES = {command: spec.phrases for command, spec in CONTENT.commands.items()}
+PHRASES = CONTENT.phrases
 
 
 @pytest.fixture(scope="module")

@@ -234,7 +234,7 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
 def _learnt_own_voice(args: argparse.Namespace, content: Content) -> OwnVoice | None:
     """The assistant's own voice as the live loop knows it at the start: every fixed text.
     None when there is no speech to know it by."""
-    own_voice = OwnVoice({c: spec.phrases for c, spec in content.commands.items()})
+    own_voice = OwnVoice(content.phrases)
     try:
         _synthesizer(args).prepare(Session(content, InputMode.VOICE, 0.0).texts(), own_voice.learn)
     except EngineError as exc:
@@ -266,7 +266,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
             text = TextOutput(sys.stdout, runner.started, runner.finished)
             output: Output = text
             if mode is not InputMode.TEXT:
-                own_voice = OwnVoice({c: spec.phrases for c, spec in content.commands.items()})
+                own_voice = OwnVoice(content.phrases)
                 try:
                     output = _spoken_output(args, runner, text, session.texts(), own_voice)
                     devices.callback(output.close)
@@ -276,7 +276,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                     session.set_mode(mode)
                     runner.output_failed(str(exc))
             if mode is InputMode.TEXT:
-                matcher = PhraseMatcher({c: spec.phrases for c, spec in content.commands.items()}, content.fillers)
+                matcher = PhraseMatcher(content.phrases, content.fillers)
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process

@@ -144,6 +144,11 @@ class Content:
     """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
     rhythm: RhythmSettings
 
+    @property
+    def phrases(self) -> dict[CommandId, tuple[str, ...]]:
+        """Each command's phrases: what the matchers and the own-voice check know."""
+        return {command: spec.phrases for command, spec in self.commands.items()}
+
 
 def load(directory: Path = DEFAULT_DIR, override: Path | None = None) -> Content:
     """Load every *.yaml in directory; sections in override replace theirs."""
