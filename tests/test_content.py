@@ -72,6 +72,7 @@ BAD = {
     "unknown section": ("rhythm.yaml", RHYTHM, "rhythm:\n", "rythm:\n", "rythm", "rythm:"),
     "missing response": ("guide.yaml", GUIDE, "  resumed: Picking up again.\n", "", "responses.resumed", "  welcome:"),
     "tempo outside bounds": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 12", "rhythm.press_seconds", "press_seconds"),
+    "key with a line break": ("guide.yaml", GUIDE, "  title: Hand expressing", '  "ti\\ntle": Hand expressing', "meta.'ti\\ntle'", '"ti\\ntle"'),
     "no side question": ("guide.yaml", GUIDE, "    ask: side\n", "", "steps", "  - id: wash"),
 }
 
@@ -99,7 +100,7 @@ def test_bad_content_names_file_line_and_field(case, content_dir):
     assert error.message
 
 
-@pytest.mark.parametrize("case", ["python object tag", "same phrase twice", "yaml syntax"])
+@pytest.mark.parametrize("case", ["python object tag", "same phrase twice", "yaml syntax", "key with a line break"])
 def test_check_subcommand_gives_one_line_and_status_2(case, tmp_path):
     name, original, old, new, *_ = BAD[case]
     path = tmp_path / name

@@ -166,4 +166,7 @@ class Doc:
 
 
 def _join(field: str, key: str) -> str:
-    return f"{field}.{key}" if field else key
+    # A key with a line break or other control character is quoted, so that the
+    # message stays on one line.
+    name = key if key.isprintable() else repr(key)
+    return f"{field}.{name}" if field else name
