@@ -479,6 +479,11 @@ TEST_CLIPS = [
     ("next_feed.wav", "Is it time for the next feed?", "rms", "", ""),
     ("stop_it_you_two.wav", "Stop it, you two.", "kal16", "", ""),
     ("pass_the_bottle.wav", "Can you pass me the bottle?", "kal16", "", ""),
+    # Sentences that start with a command phrase.
+    ("go_back_to_sleep.wav", "Go back to sleep, little one.", "kal16", "", ""),
+    ("keep_going_straight.wav", "Keep going straight for two miles.", "kal16", "", ""),
+    ("hold_on_a_second.wav", "Hold on a second, I'm on the phone.", "kal16", "", ""),
+    ("phone_numbers_on_the_fridge.wav", "The phone numbers are on the fridge.", "slt", "", ""),
 ]
 
 

@@ -5,7 +5,10 @@ every command phrase, with at most one filler word on each side, against a
 loop of "other" sounds (everyday short words, the assistant's count words and
 single phones). An utterance is a command only when the command branch
 explains it better than the loop, so "no", "go" or "stop it, you two" are
-heard as other sounds instead of being forced onto the nearest command.
+heard as other sounds instead of being forced onto the nearest command. Nor
+is a sentence that starts with one ("go back to sleep, little one"): the
+grammar takes the rest for a long filler, so speech after the command's words
+that lasts longer than a filler word does unmakes the command.
 
 A voice activity detector cuts the stream into utterances and the decoder
 runs while speech goes on: once the words so far make a complete command, a
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -86,6 +90,15 @@ class Tuning:
     digital silence (files, padding) matches no silence the model was trained on."""
     max_fillers: int = 1
     """Filler words heard on each side of a phrase ("um, next please")."""
+    max_tail: float = 0.5
+    """Speech after the command's own words, within tail_db of their loudness,
+    longer than this is more words, not a filler: a sentence that starts with a
+    command ("there's no milk in the fridge", its tail heard as a long "uh").
+    A trailing "please" measured at most 0.4 s on the dev set."""
+    tail_db: float = 10.0
+    """How much quieter than the command's words (their 90th percentile of
+    loudness) speech after them may be and still count: noise 10 dB below the
+    speech is not counted, which a voice activity detector would."""
     cmn_init: str = "50.0,-4.6,-1.1,6.4,-6.7,-2.7,-1.8,-4.9,-1.6,-1.7,0.6,-1.1,-0.7"
     """Cepstral mean a session starts from: the average over speech of the dev set
     (the model's own 40,3,-1 is far from it, which garbles the first utterances)."""
@@ -248,6 +261,8 @@ class Recognizer:
             hyp = self._decoder.hyp()
             if hyp is not None:
                 command = self._command(hyp.hypstr, answers)
+                if command is not None and self._tail(b"".join(utterance.audio)) > self.tuning.max_tail:
+                    command = None
                 words = " ".join(w for w in hyp.hypstr.split() if not w.startswith(_PHONE_PREFIX))
                 # The path score is relative to the best senone of each 10 ms frame.
                 frames = max(1, self._decoder.n_frames())
@@ -267,6 +282,23 @@ class Recognizer:
             finish_seconds=finish,
             audio=b"".join(utterance.audio),
         )
+
+    def _tail(self, audio: bytes) -> float:
+        """Seconds of speech after the last word of the command that is nearly as loud
+        as the command's words (after end_utt, from the decoder's word segmentation)."""
+        frame = SAMPLE_RATE // _SEG_FRAME_RATE
+        core = [
+            (seg.start_frame, seg.end_frame + 1)
+            for seg in self._decoder.seg() or ()
+            if _ALTERNATE.sub("", seg.word) in self._core_words
+        ]
+        samples = np.frombuffer(audio[: len(audio) // (2 * frame) * 2 * frame], dtype="<i2").astype(np.float64)
+        loudness = 10 * np.log10(np.mean(samples.reshape(-1, frame) ** 2, axis=1) + 1.0)
+        if not core or core[-1][1] > len(loudness):
+            return 0.0
+        start, end = core[0][0], core[-1][1]
+        floor = np.percentile(loudness[start:end], 90) - self.tuning.tail_db
+        return float(np.count_nonzero(loudness[end:] > floor)) / _SEG_FRAME_RATE
 
     def _command(self, words: str, answers: frozenset[str]) -> CommandId | None:
         command = self._matcher.match(words)
@@ -295,7 +327,8 @@ class Recognizer:
         if not phrases:
             raise EngineError("no command phrase can be heard: none is in the pronunciation dictionary")
         fillers = sorted({w for w in content.fillers if self._pronounceable((w,), f"the filler {w!r}")})
-        command_words = {w for items in phrases.values() for p in items for w in p.split()} | set(fillers)
+        self._core_words = {w for items in phrases.values() for p in items for w in p.split()} - set(fillers)
+        command_words = self._core_words | set(fillers)
         rhythm = content.rhythm
         cues = [w for text in (rhythm.press_word, rhythm.release_word, *rhythm.count_words) for w in normalize(text)]
         others = sorted({w for w in (*_OTHER_WORDS, *cues) if w not in command_words and self._decoder.lookup_word(w)})
@@ -343,6 +376,10 @@ _PHONES = (
     "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH"
 ).split()
 _PHONE_PREFIX = "_"
+# The decoder's frames per second (its default), and how it marks a word's
+# alternate pronunciations in its segmentation ("repeat(2)").
+_SEG_FRAME_RATE = 100
+_ALTERNATE = re.compile(r"\(\d+\)$")
 # Hesitations that the CMU dictionary lacks.
 _EXTRA_WORDS = {"erm": "ER M", "mm": "M", "hmm": "HH M"}
 
