@@ -2,7 +2,8 @@
 """Benchmark the command recognizer on the dev set (scripts/make_devset.py).
 
     python scripts/bench_recognition.py [--quick] [--naive-every 8] [--jobs 2]
-        [--devset build/devset] [--json build/bench.json] [--markdown build/bench.md]
+        [--tune SETTING=VALUE ...] [--devset build/devset] [--json build/bench.json]
+        [--markdown build/bench.md]
 
 Reports, per condition, per group and overall: commands understood, false
 accepts on non-command speech, false accepts on the assistant's own prompts
@@ -15,6 +16,7 @@ match of the phrases.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import statistics
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-every", type=int, default=8, metavar="N",
                         help="run the naive recognizer on every Nth clip (0: not at all)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--tune", action="append", default=[], metavar="SETTING=VALUE",
+                        help="another recognizer setting to measure (run.py recognize --tune)")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "build" / "bench.md")
     args = parser.parse_args(argv)
@@ -63,13 +67,14 @@ def main(argv: list[str] | None = None) -> int:
         row["path"] = str(args.devset / row["file"])
 
     begin = time.monotonic()
-    ours = _run(_recognize, rows, args.jobs)
+    ours = _run(functools.partial(_recognize, tune=tuple(args.tune)), rows, args.jobs)
     naive_rows = rows[:: args.naive_every] if args.naive_every else []
     naive = _run(_recognize_naive, naive_rows, args.jobs) if naive_rows else []
     wall = time.monotonic() - begin
 
     report = {
         "clips": len(rows),
+        "tune": args.tune,
         "wall_seconds": round(wall, 1),
         "ours": _summarize(rows, ours),
         "naive": _summarize(naive_rows, naive) if naive_rows else None,
@@ -86,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
 # -- running the recognizers ------------------------------------------------------
 
 
-def _recognize(paths: list[str], answers: frozenset[str]) -> list[dict]:
-    """Ours: `python run.py recognize --json --answers ... FILES`, the live loop's settings."""
-    command = [sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *paths]
+def _recognize(paths: list[str], answers: frozenset[str], tune: tuple[str, ...]) -> list[dict]:
+    """Ours: `python run.py recognize --json --answers ... FILES`, the live loop's settings
+    unless tuned."""
+    tuning = [f"--tune={item}" for item in tune]
+    command = [sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *tuning, *paths]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     by_file = {row["file"]: row for row in map(json.loads, done.stdout.splitlines())}
     results = []
@@ -309,7 +316,8 @@ def _markdown(report: dict) -> str:
     ]
     naive_note = f"naive (every {report['naive_every']}th clip)" if naive else "naive (not run)"
     lines = [
-        f"Dev set: {report['clips']} clips; run took {report['wall_seconds']:.0f} s.",
+        f"Dev set: {report['clips']} clips; run took {report['wall_seconds']:.0f} s; "
+        f"recognizer settings: {', '.join(report['tune']) or 'the defaults'}.",
         "",
         f"| measure | ours | {naive_note} | target |",
         "|---|---|---|---|",

@@ -121,3 +121,23 @@ def test_plain_output_names_file_and_command():
     result = run_cli("recognize", str(CLIPS / "stop.wav"))
     assert result.returncode == 0
     assert result.stdout.decode().startswith(f"{CLIPS / 'stop.wav'}: stop (")
+
+
+def test_tune_tries_another_setting_on_the_same_files():
+    sentence = str(CLIPS / "go_back_to_sleep.wav")
+    default = results(run_cli("recognize", "--json", sentence).stdout)
+    tuned = results(run_cli("recognize", "--json", "--tune", "max_tail=1e9", sentence).stdout)
+    assert default["go_back_to_sleep.wav"]["command"] is None
+    assert tuned["go_back_to_sleep.wav"]["command"] == "back"
+
+
+@pytest.mark.parametrize(
+    "item,message",
+    [("nope=1", "no setting 'nope'; settings: vad_mode"), ("other=maybe", "other takes a value of type bool"),
+     ("max_fillers=1.5", "max_fillers takes a value of type int")],
+)
+def test_tune_names_the_setting_and_type_it_wants(item, message):
+    result = run_cli("recognize", "--tune", item, str(CLIPS / "stop.wav"))
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+    assert b"Traceback" not in result.stderr

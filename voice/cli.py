@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="QUESTIONS",
         help="questions taken as asked, comma-separated (side, resume): their answers count as commands",
     )
+    recognize.add_argument(
+        "--tune",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="try another recognizer setting (a field of voice.recognizer.Tuning); the live loop keeps the defaults",
+    )
     recognize.add_argument("files", nargs="+", metavar="WAV")
     sub.add_parser("log", help="say and print a summary of today's and recent sessions (with --text: print only)")
     return parser
@@ -193,13 +200,13 @@ def _devices() -> int:
 def _recognize(args: argparse.Namespace, content: Content) -> int:
     from dataclasses import replace
 
-    from .recognizer import Recognizer, hear_file, pick
+    from .recognizer import Recognizer, Tuning, hear_file, pick
 
     answers = frozenset(filter(None, args.answers.split(",")))
     unknown = answers - set(QUESTIONS)
     if unknown:
         raise OptionError(f"unknown question {', '.join(sorted(unknown))}; questions: {', '.join(QUESTIONS)}")
-    recognizer = Recognizer(content)
+    recognizer = Recognizer(content, **Tuning.overrides(args.tune))
     own_voice = _learnt_own_voice(args, content)
     failed = False
     for file in args.files:

@@ -22,7 +22,7 @@ import os
 import re
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav
 from .commands import CommandId, PhraseMatcher, normalize
 from .content import Content
-from .errors import EngineError
+from .errors import EngineError, OptionError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -110,6 +110,28 @@ class Tuning:
     word_penalty: float = 1e-3
     """Word insertion probability: low, so that a loop of phones and short
     words costs more than the few words of a command."""
+
+    @classmethod
+    def overrides(cls, items: list[str]) -> dict[str, Any]:
+        """{"max_tail": 1.0} from ["max_tail=1.0"], each value of its field's type,
+        for trying other settings on the dev set. Raises OptionError."""
+        types = {f.name: type(f.default) for f in fields(cls)}
+        result: dict[str, Any] = {}
+        for item in items:
+            name, _, text = item.partition("=")
+            if name not in types:
+                raise OptionError(f"--tune {item}: no setting {name!r}; settings: {', '.join(types)}")
+            kind = types[name]
+            try:
+                if kind is bool:
+                    if text.lower() not in ("true", "false"):
+                        raise ValueError
+                    result[name] = text.lower() == "true"
+                else:
+                    result[name] = kind(text)
+            except ValueError:
+                raise OptionError(f"--tune {item}: {name} takes a value of type {kind.__name__}") from None
+        return result
 
 
 class Recognizer:
@@ -317,7 +339,8 @@ class Recognizer:
     # -- the grammar ---------------------------------------------------------------
 
     def _compile(self, content: Content) -> tuple[PhraseMatcher, str]:
-        """The matcher of heard words, and the JSGF grammar the decoder listens with."""
+        """The matcher of heard words, and the JSGF grammar the decoder listens with.
+        Keeps the phrases' own words (not the fillers) for _tail."""
         phrases: dict[CommandId, list[str]] = {}
         for command, spec in content.commands.items():
             for phrase in spec.phrases:
