@@ -36,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 from voice.audio import SAMPLE_RATE, read_wav  # noqa: E402
 from voice.commands import CommandId, normalize  # noqa: E402
 from voice.content import Content, load  # noqa: E402
+from voice.errors import OptionError  # noqa: E402
+from voice.recognizer import Tuning  # noqa: E402
 
 NON_COMMAND_GROUPS = ("speech", "speech_command_words", "numbers", "short_words", "answer_unasked", "noise")
 OWN_GROUPS = ("prompt", "count")
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "build" / "bench.md")
     args = parser.parse_args(argv)
+    try:
+        Tuning.overrides(args.tune)
+    except OptionError as exc:
+        parser.error(str(exc))
     manifest = args.devset / "manifest.jsonl"
     if not manifest.exists():
         parser.error(f"{manifest} not found: run scripts/make_devset.py first")
