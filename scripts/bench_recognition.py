@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice.audio import SAMPLE_RATE, read_wav  # noqa: E402
+from voice.audio import SAMPLE_RATE, frame_power, read_wav  # noqa: E402
 from voice.commands import CommandId, normalize  # noqa: E402
 from voice.content import Content, load  # noqa: E402
 from voice.errors import OptionError  # noqa: E402
@@ -122,9 +122,7 @@ def _recognize(paths: list[str], answers: frozenset[str], tune: tuple[str, ...])
 
 def _speech_end(pcm: bytes) -> float:
     """Seconds to the end of the last 10 ms frame within 40 dB of the loudest one."""
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    frame = SAMPLE_RATE // 100
-    power = np.mean(samples[: len(samples) // frame * frame].reshape(-1, frame) ** 2, axis=1)
+    power = frame_power(pcm, SAMPLE_RATE // 100)
     loud = np.nonzero(power > power.max() * 1e-4)[0]
     return (loud[-1] + 1) / 100 if len(loud) else 0.0
 

@@ -96,6 +96,12 @@ def chunks(pcm: bytes, size: int) -> Iterator[bytes]:
         yield pcm[start : start + size]
 
 
+def frame_power(pcm: bytes, frame: int) -> np.ndarray:
+    """Mean square of each whole frame of `frame` samples of 16 kHz mono s16 audio."""
+    samples = np.frombuffer(pcm[: len(pcm) // (SAMPLE_WIDTH * frame) * SAMPLE_WIDTH * frame], dtype="<i2")
+    return np.mean(samples.astype(np.float64).reshape(-1, frame) ** 2, axis=1)
+
+
 def _read_header(file: BinaryIO, name: str, size: int) -> tuple[_Format, int]:
     """The format and the data chunk's byte count, leaving file at the data."""
     head = file.read(12)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav
+from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, read_wav
 from .commands import CommandId, PhraseMatcher, normalize
 from .content import Content
 from .errors import EngineError, OptionError
@@ -314,8 +314,7 @@ class Recognizer:
             for seg in self._decoder.seg() or ()
             if _ALTERNATE.sub("", seg.word) in self._core_words
         ]
-        samples = np.frombuffer(audio[: len(audio) // (2 * frame) * 2 * frame], dtype="<i2").astype(np.float64)
-        loudness = 10 * np.log10(np.mean(samples.reshape(-1, frame) ** 2, axis=1) + 1.0)
+        loudness = 10 * np.log10(frame_power(audio, frame) + 1.0)
         if not core or core[-1][1] > len(loudness):
             return 0.0
         start, end = core[0][0], core[-1][1]
