@@ -49,7 +49,7 @@ _WORKER: dict[str, object] = {}  # the naive recognizer, once per worker process
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--devset", type=Path, default=ROOT / "build" / "devset")
-    parser.add_argument("--quick", action="store_true", help=f"a fixed {QUICK_SHARE:.0%} of the clips")
+    parser.add_argument("--quick", action="store_true", help=f"a fixed {QUICK_SHARE * 100:.0f}%% of the clips")
     parser.add_argument("--naive-every", type=int, default=8, metavar="N",
                         help="run the naive recognizer on every Nth clip (0: not at all)")
     parser.add_argument("--jobs", type=int, default=2)

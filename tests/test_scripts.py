@@ -1,0 +1,77 @@
+"""The scripts under scripts/: each starts, and the recognition benchmark scores a small dev set."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIPS = Path(__file__).parent / "data" / "clips"
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "scripts").glob("*.py")))
+def test_every_script_explains_its_options(script: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / script), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage:" in done.stdout
+
+
+def _devset(directory: Path, rows: list[dict[str, str]]) -> None:
+    """A dev set of the committed clips, in make_devset.py's manifest format."""
+    with (directory / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
+        for row in rows:
+            (directory / row["file"]).symlink_to(CLIPS / row["file"])
+            synth, voice = row["voice"].split(" ", 1)
+            manifest.write(json.dumps({
+                "file": row["file"], "expected": row["expected"] or None, "answers": row["answers"].split(),
+                "group": "command" if row["expected"] else "speech", "synth": synth, "voice": voice,
+                "condition": "clean", "text": row["text"],
+            }) + "\n")
+
+
+def _bench(devset: Path, tmp_path: Path, *options: str) -> tuple[dict, str]:
+    report, markdown = tmp_path / "bench.json", tmp_path / "bench.md"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_recognition.py"), "--devset", str(devset), "--jobs", "1",
+         "--json", str(report), "--markdown", str(markdown), *options],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(report.read_text(encoding="utf-8")), markdown.read_text(encoding="utf-8")
+
+
+def test_the_benchmark_scores_what_the_recognizer_hears(tmp_path: Path) -> None:
+    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as file:
+        rows = list(csv.DictReader(file, delimiter="\t"))
+    devset = tmp_path / "devset"
+    devset.mkdir()
+    _devset(devset, rows)
+    report, markdown = _bench(devset, tmp_path, "--naive-every", "0")
+    commands = [row for row in rows if row["expected"]]
+    # tests/test_recognizer.py holds the recognizer to these clips: every command
+    # understood, nothing else fired.
+    assert report["clips"] == len(rows)
+    assert report["ours"]["commands_clean"] == {"n": len(commands), "hits": len(commands), "rate": 1.0}
+    assert report["ours"]["false_accepts_non_command"]["n"] == len(rows) - len(commands)
+    assert report["ours"]["false_accepts_non_command"]["hits"] == 0
+    assert report["naive"] is None
+    assert f"| Commands understood, clean | 100.0% ({len(commands)}/{len(commands)}) | - |" in markdown
+
+
+def test_the_benchmark_scores_the_naive_way_beside_it(tmp_path: Path) -> None:
+    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as file:
+        rows = [row for row in csv.DictReader(file, delimiter="\t") if row["file"] in ("stop.wav", "baby_asleep.wav")]
+    devset = tmp_path / "devset"
+    devset.mkdir()
+    _devset(devset, rows)
+    report, _ = _bench(devset, tmp_path, "--naive-every", "1")
+    assert report["naive"]["commands_clean"]["n"] == 1
+    assert report["naive"]["false_accepts_non_command"]["n"] == 1
+    assert report["naive"]["seconds_per_clip"]["median"] > 0
