@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -16,6 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = content.load()
 STEP_IDS = [step.id for step in CONTENT.steps]
 SIDE_STEP = next(i for i, step in enumerate(CONTENT.steps) if step.ask == "side")
+CLIPS = Path(__file__).parent / "data" / "clips"
+
+
+def clip_rows() -> list[dict[str, str]]:
+    """The committed clips' manifest: file, text, voice, expected command, answers."""
+    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as manifest:
+        return list(csv.DictReader(manifest, delimiter="\t"))
 
 
 def says(actions: list[Action]) -> list[Say]:

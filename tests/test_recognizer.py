@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import csv
 import shutil
 from pathlib import Path
 
@@ -16,18 +15,14 @@ from voice.content import DEFAULT_DIR, load
 from voice.errors import AudioFileError, EngineError
 from voice.recognizer import Recognition, Recognizer, recognize_file
 
+from .shared import CLIPS, clip_rows
+
 DATA = Path(__file__).parent / "data"
-CLIPS = DATA / "clips"
 SPEECH = DATA / "speech" / "words"
 
 
-def _clips() -> list[dict[str, str]]:
-    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as manifest:
-        return list(csv.DictReader(manifest, delimiter="\t"))
-
-
-COMMAND_CLIPS = [row for row in _clips() if row["expected"]]
-OTHER_CLIPS = [row for row in _clips() if not row["expected"]]
+COMMAND_CLIPS = [row for row in clip_rows() if row["expected"]]
+OTHER_CLIPS = [row for row in clip_rows() if not row["expected"]]
 
 
 def answers_of(row: dict[str, str]) -> frozenset[str]:

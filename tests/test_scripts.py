@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -10,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-CLIPS = Path(__file__).parent / "data" / "clips"
+from .shared import CLIPS, ROOT, clip_rows
 
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "scripts").glob("*.py")))
@@ -48,8 +46,7 @@ def _bench(devset: Path, tmp_path: Path, *options: str) -> tuple[dict, str]:
 
 
 def test_the_benchmark_scores_what_the_recognizer_hears(tmp_path: Path) -> None:
-    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as file:
-        rows = list(csv.DictReader(file, delimiter="\t"))
+    rows = clip_rows()
     devset = tmp_path / "devset"
     devset.mkdir()
     _devset(devset, rows)
@@ -66,8 +63,7 @@ def test_the_benchmark_scores_what_the_recognizer_hears(tmp_path: Path) -> None:
 
 
 def test_the_benchmark_scores_the_naive_way_beside_it(tmp_path: Path) -> None:
-    with (CLIPS / "manifest.tsv").open(encoding="utf-8") as file:
-        rows = [row for row in csv.DictReader(file, delimiter="\t") if row["file"] in ("stop.wav", "baby_asleep.wav")]
+    rows = [row for row in clip_rows() if row["file"] in ("stop.wav", "baby_asleep.wav")]
     devset = tmp_path / "devset"
     devset.mkdir()
     _devset(devset, rows)
