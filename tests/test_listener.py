@@ -7,9 +7,10 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav
+from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav, write_wav
 from voice.commands import CommandId, Source
 from voice.content import load
 from voice.errors import EngineError
@@ -115,3 +116,30 @@ def test_a_missing_microphone_is_reported_once_and_tried_again(content) -> None:
     listener.stop()
     assert len(tries) >= 2
     assert sink.availability == [False]
+
+
+class EverythingIsItsOwnVoice:
+    def explains(self, command: CommandId | None, pcm: bytes, start: float, end: float) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["hers", "its own"])
+def test_a_soft_voice_sets_the_gain_but_the_assistants_own_does_not(content, tmp_path: Path, own: bool) -> None:  # type: ignore[no-untyped-def]
+    # Its own voice comes back at the speaker's level, which says nothing about hers.
+    soft = tmp_path / "soft.wav"
+    samples = np.frombuffer(read_wav(CLIPS / "repeat.wav"), dtype="<i2") * 10 ** (-24 / 20)
+    write_wav(soft, np.rint(samples).astype("<i2").tobytes())
+    microphone, sink, recognizers = ClipMicrophone(soft), Sink(), []
+
+    def make_recognizer() -> Recognizer:
+        recognizers.append(Recognizer(content))
+        return recognizers[-1]
+
+    own_voice = EverythingIsItsOwnVoice() if own else OwnVoice(content.phrases)
+    listener = Listener(lambda: microphone, make_recognizer, sink, frozenset, own_voice)  # type: ignore[arg-type]
+    listener.start()
+    try:
+        assert sink.heard.wait(20)
+    finally:
+        listener.stop()
+    assert (recognizers[0].gain > 10.0) is not own

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav
+from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav, write_wav
 from voice.commands import CommandId
 from voice.content import DEFAULT_DIR, load
 from voice.errors import AudioFileError, EngineError
@@ -77,6 +77,76 @@ def test_left_and_right_only_answer_the_side_question(recognizer: Recognizer, fi
     assert recognize_file(recognizer, CLIPS / file).command is None
     assert recognize_file(recognizer, CLIPS / file, frozenset({"resume"})).command is None
     assert recognize_file(recognizer, CLIPS / file, frozenset({"side"})).command is command
+
+
+def at_level(pcm: bytes, db: float, hiss: float = 0.0) -> bytes:
+    """Audio db louder (or quieter, below 0) with room noise of that standard deviation
+    under it, as a soft voice, a microphone set low or a noisy room give it."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) * 10 ** (db / 20)
+    samples += np.random.default_rng(3).standard_normal(len(samples)) * hiss
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
+def hear(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
+    """What a live stream of this audio, with silence around it, gives; each
+    utterance taken for hers (Recognizer.learn), as the listener does."""
+    pad = at_level(bytes(SAMPLE_RATE * SAMPLE_WIDTH), 0.0, hiss=3.0)
+    heard = [r for chunk in chunks(pad + pcm + pad, 960) for r in recognizer.feed(chunk)] + recognizer.flush()
+    for r in heard:
+        recognizer.learn(r)
+    return heard
+
+
+SOFT = ("next.wav", "stop.wav", "where_am_i.wav", "um_next_please.wav")
+SOFT_CLIPS = [row for row in COMMAND_CLIPS if row["file"] in SOFT]
+
+
+@pytest.mark.parametrize("row", SOFT_CLIPS, ids=lambda row: row["file"])
+def test_a_soft_voice_is_raised_and_understood(recognizer: Recognizer, row: dict[str, str], tmp_path: Path) -> None:
+    soft = tmp_path / row["file"]
+    write_wav(soft, at_level(read_wav(CLIPS / row["file"]), -20.0))
+    assert recognize_file(recognizer, soft).command == CommandId(row["expected"])
+
+
+def test_soft_speech_that_is_not_a_command_fires_nothing(recognizer: Recognizer, tmp_path: Path) -> None:
+    fired = {}
+    for row in OTHER_CLIPS:
+        soft = tmp_path / row["file"]
+        write_wav(soft, at_level(read_wav(CLIPS / row["file"]), -20.0))
+        fired[row["file"]] = recognize_file(recognizer, soft).command
+    assert {file: command for file, command in fired.items() if command is not None} == {}
+
+
+def test_live_a_soft_voice_is_understood_once_its_level_is_learnt() -> None:
+    recognizer = Recognizer(load())
+    assert recognizer.gain == 0.0
+    soft = at_level(read_wav(CLIPS / "stop.wav"), -20.0, hiss=3.0)
+    hear(recognizer, soft)  # heard before its level is known: learnt from, if not understood
+    assert recognizer.gain > 10.0
+    heard = [r.command for _ in range(2) for r in hear(recognizer, soft) if r.command]
+    assert heard == [CommandId.STOP, CommandId.STOP]
+    # Her voice at full strength is not raised, from that utterance on, lest it clip.
+    hear(recognizer, read_wav(CLIPS / "repeat.wav"))
+    assert recognizer.gain == 0.0
+
+
+def test_live_a_noisy_room_is_not_raised_past_the_noise_ceiling() -> None:
+    soft = read_wav(CLIPS / "repeat.wav")
+    quiet_room, noisy_room = Recognizer(load()), Recognizer(load())
+    hear(quiet_room, at_level(soft, -24.0, hiss=3.0))
+    hear(noisy_room, at_level(soft, -24.0, hiss=31.6))  # the room at 30 dB
+    # Its quietest tenth is up to 3 dB below the room's average.
+    assert noisy_room.gain <= noisy_room.tuning.noise_ceiling - 30.0 + 3.0 < quiet_room.gain
+
+
+def test_a_new_session_forgets_the_gain() -> None:
+    recognizer = Recognizer(load())
+    hear(recognizer, at_level(read_wav(CLIPS / "repeat.wav"), -24.0, hiss=3.0))
+    assert recognizer.gain > 10.0
+    recognizer.reset()
+    assert recognizer.gain > 10.0, "a restarted microphone is still her voice"
+    recognizer.reset(new_session=True)
+    assert recognizer.gain == 0.0
 
 
 def test_a_phrase_added_to_the_content_is_heard_with_no_code_change(recognizer: Recognizer, tmp_path: Path) -> None:

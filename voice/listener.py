@@ -109,7 +109,9 @@ class Listener:
             chunk = microphone.read()
             now = time.monotonic()
             for heard in recognizer.feed(chunk, self._answers()):
-                _LOGGER.debug("heard %r: %s (%.2f)", heard.text, heard.command, heard.confidence)
+                _LOGGER.debug(
+                    "heard %r: %s (%.2f, raised %.0f dB)", heard.text, heard.command, heard.confidence, heard.gain
+                )
                 if not heard.heard_speech:
                     continue
                 # The recognizer's clock is audio fed; the chunk just read ends about now.
@@ -117,7 +119,9 @@ class Listener:
                 if self._own_voice.explains(heard.command, heard.audio, start, end):
                     self._sink.own_voice(heard.command)
                     self._record(heard, "own-voice")
-                elif heard.command is not None:
+                    continue
+                recognizer.learn(heard)
+                if heard.command is not None:
                     self._sink.command(heard.command, Source.VOICE)
                     self._record(heard, heard.command.value)
                 else:
