@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice.audio import SAMPLE_RATE, chunks, read_wav  # noqa: E402
+from voice.audio import SAMPLE_RATE, chunks, pcm16, read_wav  # noqa: E402
 from voice.content import load  # noqa: E402
 from voice.errors import OptionError  # noqa: E402
 from voice.recognizer import Recognizer, Tuning  # noqa: E402
@@ -85,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _hear(recognizer: Recognizer, samples: np.ndarray) -> list:
     """Recognitions of this audio, streamed; each learnt as hers, as the listener does."""
-    pcm = np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
-    heard = [r for chunk in chunks(pcm, CHUNK_BYTES) for r in recognizer.feed(chunk)]
+    heard = [r for chunk in chunks(pcm16(samples), CHUNK_BYTES) for r in recognizer.feed(chunk)]
     for r in heard:
         recognizer.learn(r)
     return heard

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav, write_wav
+from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, pcm16, read_wav, write_wav
 from voice.commands import CommandId, Source
 from voice.content import load
 from voice.errors import EngineError
@@ -128,7 +128,7 @@ def test_a_soft_voice_sets_the_gain_but_the_assistants_own_does_not(content, tmp
     # Its own voice comes back at the speaker's level, which says nothing about hers.
     soft = tmp_path / "soft.wav"
     samples = np.frombuffer(read_wav(CLIPS / "repeat.wav"), dtype="<i2") * 10 ** (-24 / 20)
-    write_wav(soft, np.rint(samples).astype("<i2").tobytes())
+    write_wav(soft, pcm16(samples))
     microphone, sink, recognizers = ClipMicrophone(soft), Sink(), []
 
     def make_recognizer() -> Recognizer:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, read_wav, write_wav
+from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, pcm16, read_wav, write_wav
 from voice.commands import CommandId
 from voice.content import DEFAULT_DIR, load
 from voice.errors import AudioFileError, EngineError
@@ -84,7 +84,7 @@ def at_level(pcm: bytes, db: float, hiss: float = 0.0) -> bytes:
     under it, as a soft voice, a microphone set low or a noisy room give it."""
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64) * 10 ** (db / 20)
     samples += np.random.default_rng(3).standard_normal(len(samples)) * hiss
-    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+    return pcm16(samples)
 
 
 def hear(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:

@@ -96,6 +96,11 @@ def chunks(pcm: bytes, size: int) -> Iterator[bytes]:
         yield pcm[start : start + size]
 
 
+def pcm16(samples: np.ndarray) -> bytes:
+    """16-bit audio from samples in 16-bit steps, rounded and clipped to the range."""
+    return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+
+
 def frame_power(pcm: bytes, frame: int) -> np.ndarray:
     """Mean square of each whole frame of `frame` samples of 16 kHz mono s16 audio."""
     samples = np.frombuffer(pcm[: len(pcm) // (SAMPLE_WIDTH * frame) * SAMPLE_WIDTH * frame], dtype="<i2")
@@ -198,7 +203,7 @@ def _to_mono(raw: bytes, fmt: _Format) -> np.ndarray:
 
 
 def _to_pcm16(samples: np.ndarray) -> bytes:
-    return np.clip(np.rint(samples * 32768.0), -32768, 32767).astype("<i2").tobytes()
+    return pcm16(samples * 32768.0)
 
 
 class _Resampler:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, read_wav
+from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, pcm16, read_wav
 from .commands import CommandId, PhraseMatcher, normalize
 from .content import Content
 from .errors import EngineError, OptionError
@@ -377,7 +377,7 @@ class Recognizer:
             return pcm
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         samples += self._noise.standard_normal(len(samples), dtype=np.float32) * self.tuning.noise_floor
-        return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+        return pcm16(samples)
 
     # -- the grammar ---------------------------------------------------------------
 
@@ -472,7 +472,7 @@ class _Gain:
         if not self.db or not pcm:
             return pcm
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * np.float32(10 ** (self.db / 20))
-        return np.clip(np.rint(samples), -32768, 32767).astype("<i2").tobytes()
+        return pcm16(samples)
 
     def learn(self, speech: bytes, around: bytes, gain: float) -> None:
         """Update from speech and audio around it (its quietest tenth is the room),
