@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import logging
 import os
 import sys
@@ -94,9 +97,36 @@ def load_pyaudio() -> Any:
     return pyaudio
 
 
+_ALSA_HANDLER = ctypes.CFUNCTYPE(
+    None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
+)
+
+
+@_ALSA_HANDLER
+def _alsa_said(file: bytes, line: int, function: bytes, err: int, fmt: bytes) -> None:
+    # The format's arguments are C varargs, out of reach here: the format and place suffice.
+    text = [(part or b"").decode(errors="replace") for part in (file, function, fmt)]
+    _LOGGER.debug("ALSA lib %s:%d:(%s) %s", text[0], line, text[1], text[2])
+
+
+@functools.cache
+def _hush_alsa() -> None:
+    """Route ALSA's error messages to the debug log, once per process.  Its default handler
+    prints each line in three writes, which another thread's output can land between,
+    so they are stopped at the source rather than filtered out of stderr afterwards."""
+    name = ctypes.util.find_library("asound")
+    if name is None:  # not Linux, or no ALSA: nothing to hush
+        return
+    try:
+        ctypes.CDLL(name).snd_lib_error_set_handler(_alsa_said)
+    except (OSError, AttributeError) as error:
+        _LOGGER.debug("ALSA's messages stay on stderr: %s", error)
+
+
 _NOISE = ("ALSA lib ", "Expression '", "jack server ", "Cannot connect to server ", "JackShmReadWritePtr")
-"""How the lines PortAudio's start-up prints begin: ALSA and JACK probing devices that
-do not exist (about 75 lines on a machine without a sound card)."""
+"""How the lines PortAudio's start-up prints begin: ALSA (where it could not be hushed)
+and JACK probing devices that do not exist (about 75 lines on a machine without a sound
+card).  Each of these is one write, so a line is never mixed with another thread's."""
 
 
 @contextlib.contextmanager
@@ -126,6 +156,7 @@ def _quiet_stderr() -> Iterator[None]:
 def open_pyaudio() -> Any:
     """A new PyAudio instance (terminate() it when done), its start-up noise silenced."""
     pyaudio = load_pyaudio()
+    _hush_alsa()
     with _quiet_stderr():
         return pyaudio.PyAudio()
 
