@@ -62,9 +62,13 @@ def test_real_yes_and_go_almost_never_fire_when_nothing_is_asked(recognizer: Rec
     assert sum(command is not None for command in fired.values()) <= 1, fired
 
 
-def test_real_no_answers_the_resume_question(recognizer: Recognizer) -> None:
-    heard = [recognize_file(recognizer, path, frozenset({"resume"})).command for path in real("no")[:10]]
-    assert heard.count(CommandId.NO) >= 5, heard
+# Real "yes" is often heard as "yeah": 8 of these 10 were understood before "yeah" was a phrase of yes.
+@pytest.mark.parametrize("word, command, least", [("no", CommandId.NO, 5), ("yes", CommandId.YES, 9)])
+def test_real_yes_and_no_answer_the_resume_question(
+    recognizer: Recognizer, word: str, command: CommandId, least: int
+) -> None:
+    heard = [recognize_file(recognizer, path, frozenset({"resume"})).command for path in real(word)[:10]]
+    assert heard.count(command) >= least, heard
 
 
 def test_real_stop_is_heard_as_stop(recognizer: Recognizer) -> None:
