@@ -76,6 +76,23 @@ def test_real_stop_is_heard_as_stop(recognizer: Recognizer) -> None:
     assert heard.count(CommandId.STOP) >= 5, heard
 
 
+@pytest.mark.parametrize("file", ["baby_asleep.wav", "next_feed.wav"])
+def test_speech_without_a_command_word_is_given_up_on(file: str) -> None:
+    content = load()
+    whole = recognize_file(Recognizer(content, give_up=0.0), CLIPS / file)
+    cut = recognize_file(Recognizer(content, give_up=1.0), CLIPS / file)
+    assert whole.text and whole.end > 1.0
+    assert (cut.command, cut.text, cut.heard_speech, cut.end) == (None, "", True, whole.end)
+
+
+def test_speech_with_a_command_word_is_heard_out() -> None:
+    content = load()
+    whole = recognize_file(Recognizer(content, give_up=0.0), CLIPS / "go_back_to_sleep.wav")
+    early = recognize_file(Recognizer(content, give_up=1.0), CLIPS / "go_back_to_sleep.wav")
+    assert "go back" in whole.text and whole.end > 1.0
+    assert (early.command, early.text) == (whole.command, whole.text)
+
+
 @pytest.mark.parametrize("file, command", [("left.wav", CommandId.LEFT), ("right.wav", CommandId.RIGHT)])
 def test_left_and_right_only_answer_the_side_question(recognizer: Recognizer, file: str, command: CommandId) -> None:
     assert recognize_file(recognizer, CLIPS / file).command is None

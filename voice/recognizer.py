@@ -87,6 +87,11 @@ class Tuning:
     assistant's own speech (0.1-0.25 s at 200 words a minute) stay inside."""
     max_utterance: float = 4.0
     """Longer speech is not a command: decoding stops until it ends."""
+    give_up: float = 2.5
+    """Speech in which no word of a command or filler has been heard this far into
+    it is not a command either: decoding stops there, saving a long sentence's
+    cost (on half the dev set, sentences' p95 decoding time 343 -> 258 ms and no
+    command lost; 2.0 s lost 4 of 762 commands, 1.5 s lost 13). 0: never."""
     min_speech: float = 0.2
     """Less speech than this is a click or a bump, not a word: no command and no
     "not understood" (the VAD also takes the first frames of a stream for speech).
@@ -175,6 +180,7 @@ class Recognizer:
         self._command_frames = round(t.command_silence / self._frame_seconds)
         self._end_frames = round(t.end_silence / self._frame_seconds)
         self._max_frames = round(t.max_utterance / self._frame_seconds)
+        self._give_up_frames = round(t.give_up / self._frame_seconds) if t.give_up else None
         self._min_speech_frames = round(t.min_speech / self._frame_seconds)
         self._noise = np.random.default_rng(0)
         self._gain = _Gain(self.tuning)
@@ -292,8 +298,11 @@ class Recognizer:
         utterance.frames += 1
         utterance.speech += speech
         utterance.silence = 0 if speech else utterance.silence + 1
-        if utterance.decoding and utterance.frames > self._max_frames:
-            # Too long for a command: stop decoding, wait for the speech to end.
+        if utterance.decoding and (
+            utterance.frames > self._max_frames
+            or (utterance.frames == self._give_up_frames and not self._has_command_words(utterance))
+        ):
+            # Not a command: stop decoding, wait for the speech to end.
             self._decoder.end_utt()
             utterance.decoding = False
         if utterance.silence >= self._end_frames:
@@ -308,6 +317,12 @@ class Recognizer:
             self._decoder.start_utt()
         self._decoder.process_raw(audio)
         utterance.seconds += time.perf_counter() - begin
+
+    def _has_command_words(self, utterance: _Utterance) -> bool:
+        begin = time.perf_counter()
+        hyp = self._decoder.hyp()
+        utterance.seconds += time.perf_counter() - begin
+        return hyp is not None and any(_ALTERNATE.sub("", w) in self._command_words for w in hyp.hypstr.split())
 
     def _complete(self, utterance: _Utterance, answers: frozenset[str]) -> bool:
         """The words so far make a command: no need to wait out the long silence."""
@@ -383,7 +398,8 @@ class Recognizer:
 
     def _compile(self, content: Content) -> tuple[PhraseMatcher, str]:
         """The matcher of heard words, and the JSGF grammar the decoder listens with.
-        Keeps the phrases' own words (not the fillers) for _tail."""
+        Keeps the phrases' own words (not the fillers) for _tail, and with the
+        fillers for give_up."""
         phrases: dict[CommandId, list[str]] = {}
         for command, spec in content.commands.items():
             for phrase in spec.phrases:
@@ -394,7 +410,7 @@ class Recognizer:
             raise EngineError("no command phrase can be heard: none is in the pronunciation dictionary")
         fillers = sorted({w for w in content.fillers if self._pronounceable((w,), f"the filler {w!r}")})
         self._core_words = {w for items in phrases.values() for p in items for w in p.split()} - set(fillers)
-        command_words = self._core_words | set(fillers)
+        command_words = self._command_words = self._core_words | set(fillers)
         rhythm = content.rhythm
         cues = [w for text in (rhythm.press_word, rhythm.release_word, *rhythm.count_words) for w in normalize(text)]
         others = sorted({w for w in (*_OTHER_WORDS, *cues) if w not in command_words and self._decoder.lookup_word(w)})
