@@ -5,9 +5,10 @@ whether the room's noise, raised with her voice, then fires anything.
 For each voice of the dev set (scripts/make_devset.py), one recognizer hears
 that voice's commands of one condition (by default "quiet": 20 dB below the
 others) one after another, as a live session does: no learning from the file
-beforehand, each utterance learnt as hers the way the listener does it, steady
-room noise under everything. Then a minute of that noise alone. The same with
-the gain off (max_gain=0), side by side.
+beforehand, each utterance learnt as hers (and heard again once her level is
+known) the way the listener does it, steady room noise under everything. Then
+a minute of that noise alone. The same with the gain off (max_gain=0), side by
+side.
 
     .venv/bin/python scripts/bench_soft_voice.py [--room-db 20 30 40]
         [--condition quiet] [--per-voice 10] [--tune SETTING=VALUE ...]
@@ -84,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _hear(recognizer: Recognizer, samples: np.ndarray) -> list:
-    """Recognitions of this audio, streamed; each learnt as hers, as the listener does."""
-    heard = [r for chunk in chunks(pcm16(samples), CHUNK_BYTES) for r in recognizer.feed(chunk)]
-    for r in heard:
+    """Recognitions of this audio, streamed; each learnt as hers and heard again if
+    need be, as the listener does."""
+    heard = []
+    for r in (r for chunk in chunks(pcm16(samples), CHUNK_BYTES) for r in recognizer.feed(chunk)):
         recognizer.learn(r)
+        heard.append(recognizer.again(r))
     return heard
 
 

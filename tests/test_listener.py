@@ -126,8 +126,9 @@ class EverythingIsItsOwnVoice:
 @pytest.mark.parametrize("own", [False, True], ids=["hers", "its own"])
 def test_a_soft_voice_sets_the_gain_but_the_assistants_own_does_not(content, tmp_path: Path, own: bool) -> None:  # type: ignore[no-untyped-def]
     # Its own voice comes back at the speaker's level, which says nothing about hers.
+    # Her soft "next", not understood unraised, is heard again once raised.
     soft = tmp_path / "soft.wav"
-    samples = np.frombuffer(read_wav(CLIPS / "repeat.wav"), dtype="<i2") * 10 ** (-24 / 20)
+    samples = np.frombuffer(read_wav(CLIPS / "next.wav"), dtype="<i2") * 10 ** (-24 / 20)
     write_wav(soft, pcm16(samples))
     microphone, sink, recognizers = ClipMicrophone(soft), Sink(), []
 
@@ -143,3 +144,4 @@ def test_a_soft_voice_sets_the_gain_but_the_assistants_own_does_not(content, tmp
     finally:
         listener.stop()
     assert (recognizers[0].gain > 10.0) is not own
+    assert sink.commands == ([] if own else [(CommandId.NEXT, Source.VOICE)])

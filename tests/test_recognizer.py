@@ -108,13 +108,19 @@ def at_level(pcm: bytes, db: float, hiss: float = 0.0) -> bytes:
     return pcm16(samples)
 
 
-def hear(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
-    """What a live stream of this audio, with silence around it, gives; each
-    utterance taken for hers (Recognizer.learn), as the listener does."""
+def stream(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
+    """What a live stream of this audio, with silence around it, gives at first hearing."""
     pad = at_level(bytes(SAMPLE_RATE * SAMPLE_WIDTH), 0.0, hiss=3.0)
-    heard = [r for chunk in chunks(pad + pcm + pad, 960) for r in recognizer.feed(chunk)] + recognizer.flush()
-    for r in heard:
+    return [r for chunk in chunks(pad + pcm + pad, 960) for r in recognizer.feed(chunk)] + recognizer.flush()
+
+
+def hear(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
+    """The same, each utterance taken for hers (Recognizer.learn) and heard again
+    if need be (Recognizer.again), as the listener does."""
+    heard = []
+    for r in stream(recognizer, pcm):
         recognizer.learn(r)
+        heard.append(recognizer.again(r))
     return heard
 
 
@@ -149,6 +155,34 @@ def test_live_a_soft_voice_is_understood_once_its_level_is_learnt() -> None:
     # Her voice at full strength is not raised, from that utterance on, lest it clip.
     hear(recognizer, read_wav(CLIPS / "repeat.wav"))
     assert recognizer.gain == 0.0
+
+
+@pytest.mark.parametrize("row", SOFT_CLIPS, ids=lambda row: row["file"])
+def test_live_a_soft_voice_s_first_command_is_heard_again_once_its_level_is_learnt(row: dict[str, str]) -> None:
+    soft = at_level(read_wav(CLIPS / row["file"]), -20.0, hiss=3.0)
+    [first] = [r for r in stream(Recognizer(load()), soft) if r.heard_speech]
+    assert first.command is None, "understood before its level was known: nothing to hear again"
+    [heard] = [r for r in hear(Recognizer(load()), soft) if r.heard_speech]
+    assert heard.command == CommandId(row["expected"]) and heard.gain > 10.0
+
+
+def test_live_soft_speech_that_is_not_a_command_fires_nothing_heard_again() -> None:
+    fired, raised = {}, 0
+    for row in OTHER_CLIPS:
+        recognizer = Recognizer(load())
+        heard = hear(recognizer, at_level(read_wav(CLIPS / row["file"]), -20.0, hiss=3.0))
+        raised += recognizer.gain > 10.0  # so heard again
+        fired[row["file"]] = [r.command for r in heard if r.command is not None]
+    assert {file: commands for file, commands in fired.items() if commands} == {}
+    assert raised >= len(OTHER_CLIPS) // 2
+
+
+def test_an_utterance_understood_or_heard_at_its_level_is_not_heard_again() -> None:
+    recognizer = Recognizer(load())
+    for file, command in (("stop.wav", CommandId.STOP), ("baby_asleep.wav", None)):
+        [heard] = [r for r in stream(recognizer, read_wav(CLIPS / file)) if r.heard_speech]
+        recognizer.learn(heard)
+        assert heard.command is command and recognizer.again(heard) is heard
 
 
 def test_live_a_noisy_room_is_not_raised_past_the_noise_ceiling() -> None:
