@@ -185,6 +185,15 @@ def test_an_utterance_understood_or_heard_at_its_level_is_not_heard_again() -> N
         assert heard.command is command and recognizer.again(heard) is heard
 
 
+def test_speech_given_up_on_is_not_heard_again() -> None:
+    recognizer = Recognizer(load(), give_up=1.0)
+    soft = at_level(read_wav(CLIPS / "baby_asleep.wav"), -20.0, hiss=3.0)
+    [heard] = [r for r in stream(recognizer, soft) if r.heard_speech]
+    recognizer.learn(heard)
+    assert heard.microphone_audio == b"" and recognizer.gain - heard.gain > 10.0
+    assert recognizer.again(heard) is heard
+
+
 def test_live_a_noisy_room_is_not_raised_past_the_noise_ceiling() -> None:
     soft = read_wav(CLIPS / "repeat.wav")
     quiet_room, noisy_room = Recognizer(load()), Recognizer(load())
