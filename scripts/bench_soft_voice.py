@@ -87,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 def _hear(recognizer: Recognizer, samples: np.ndarray) -> list:
     """Recognitions of this audio, streamed; each learnt as hers and heard again if
     need be, as the listener does."""
-    heard = []
-    for r in (r for chunk in chunks(pcm16(samples), CHUNK_BYTES) for r in recognizer.feed(chunk)):
-        recognizer.learn(r)
-        heard.append(recognizer.again(r))
-    return heard
+    return [recognizer.hers(r) for chunk in chunks(pcm16(samples), CHUNK_BYTES) for r in recognizer.feed(chunk)]
 
 
 def _room(rng: np.random.Generator, n: int, db: float) -> np.ndarray:

@@ -115,13 +115,9 @@ def stream(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
 
 
 def hear(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
-    """The same, each utterance taken for hers (Recognizer.learn) and heard again
-    if need be (Recognizer.again), as the listener does."""
-    heard = []
-    for r in stream(recognizer, pcm):
-        recognizer.learn(r)
-        heard.append(recognizer.again(r))
-    return heard
+    """The same, each utterance taken for hers (learnt from, heard again if need
+    be: Recognizer.hers), as the listener does."""
+    return [recognizer.hers(r) for r in stream(recognizer, pcm)]
 
 
 SOFT = ("next.wav", "stop.wav", "where_am_i.wav", "um_next_please.wav")
@@ -181,17 +177,16 @@ def test_an_utterance_understood_or_heard_at_its_level_is_not_heard_again() -> N
     recognizer = Recognizer(load())
     for file, command in (("stop.wav", CommandId.STOP), ("baby_asleep.wav", None)):
         [heard] = [r for r in stream(recognizer, read_wav(CLIPS / file)) if r.heard_speech]
-        recognizer.learn(heard)
-        assert heard.command is command and recognizer.again(heard) is heard
+        assert heard.command is command and recognizer.hers(heard) is heard
 
 
 def test_speech_given_up_on_is_not_heard_again() -> None:
     recognizer = Recognizer(load(), give_up=1.0)
     soft = at_level(read_wav(CLIPS / "baby_asleep.wav"), -20.0, hiss=3.0)
     [heard] = [r for r in stream(recognizer, soft) if r.heard_speech]
-    recognizer.learn(heard)
+    again = recognizer.hers(heard)
     assert heard.microphone_audio == b"" and recognizer.gain - heard.gain > 10.0
-    assert recognizer.again(heard) is heard
+    assert again is heard
 
 
 def test_live_a_noisy_room_is_not_raised_past_the_noise_ceiling() -> None:

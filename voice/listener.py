@@ -120,8 +120,7 @@ class Listener:
                     self._sink.own_voice(heard.command)
                     self._record(heard, "own-voice")
                     continue
-                recognizer.learn(heard)
-                heard = recognizer.again(heard, self._answers())
+                heard = recognizer.hers(heard, self._answers())
                 if heard.command is not None:
                     self._sink.command(heard.command, Source.VOICE)
                     self._record(heard, heard.command.value)

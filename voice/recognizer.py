@@ -68,7 +68,7 @@ class Recognition:
     """dB by which that audio was raised from the microphone's (see Tuning.speech_level)."""
     microphone_audio: bytes = b""
     """The same audio as the microphone gave it, to hear it again at another gain
-    (Recognizer.again); empty when decoding stopped early (too long for a command)."""
+    (Recognizer.hers); empty when decoding stopped early (too long for a command)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class Recognizer:
         results = []
         # What is heard (raised, with the noise floor) is decoded; what the microphone
         # gave, kept beside it, can be heard again at another gain.
-        data = self._pending + self._add_noise(self._gain.apply(pcm))
+        data = self._pending + self._as_heard(pcm)
         given = self._pending_microphone + pcm
         whole = len(data) - len(data) % self._frame_bytes
         self._pending, self._pending_microphone = data[whole:], given[whole:]
@@ -246,7 +246,7 @@ class Recognizer:
         it heard before. Silence and noise between words would pull the mean away
         from speech."""
         whole = pcm[: len(pcm) - len(pcm) % self._frame_bytes]
-        heard = self._add_noise(self._gain.apply(whole))
+        heard = self._as_heard(whole)
         is_speech = [self._vad.is_speech(f) for f in chunks(heard, self._frame_bytes)]
         if not any(is_speech):
             return
@@ -256,31 +256,29 @@ class Recognizer:
 
         self._gain.learn(speech_in(heard), heard, self._gain.db)
         # The cepstral mean of the speech as it will be heard: at the gain just learnt.
-        speech = speech_in(self._add_noise(self._gain.apply(whole)))
+        speech = speech_in(self._as_heard(whole))
         self._decoder.start_utt()
         self._decoder.process_raw(speech, no_search=True)
         self._decoder.end_utt()
 
-    def learn(self, heard: Recognition) -> None:
-        """Learn the loudness of her voice from an utterance that was hers (not the
-        assistant's own voice coming back, which would set it by the speaker's level)."""
-        if heard.heard_speech:
-            self._gain.learn(heard.audio, heard.audio, heard.gain)
-
-    def again(self, heard: Recognition, answers: frozenset[str] = frozenset()) -> Recognition:
-        """An utterance that was not understood, heard again if what learn() has learnt
-        since raises her voice by _AGAIN_DB more than it was heard at: a soft voice's
-        first command, heard before her loudness was known. Else heard as it is."""
+    def hers(self, heard: Recognition, answers: frozenset[str] = frozenset()) -> Recognition:
+        """An utterance that was hers (not the assistant's own voice coming back, which
+        would set the gain by the speaker's level): learn her loudness from it, and if
+        it was not understood and that raises her voice by _AGAIN_DB more than it was
+        heard at, hear it again (a soft voice's first command, heard before her
+        loudness was known). Else it is returned as it is."""
+        if not heard.heard_speech:
+            return heard
+        self._gain.learn(heard.audio, heard.audio, heard.gain)
         if (
             heard.command is not None
-            or not heard.heard_speech
             or not heard.microphone_audio
             or self._gain.db - heard.gain < _AGAIN_DB
             or self._utterance is not None  # the decoder is busy with the next one
         ):
             return heard
         begin = time.perf_counter()
-        audio = self._add_noise(self._gain.apply(heard.microphone_audio))
+        audio = self._as_heard(heard.microphone_audio)
         self._decoder.start_utt()
         self._decoder.process_raw(audio)
         self._decoder.end_utt()
@@ -434,6 +432,10 @@ class Recognizer:
             return None
         question = self._question[command]
         return command if question is None or question in answers else None
+
+    def _as_heard(self, pcm: bytes) -> bytes:
+        """Microphone audio as the decoder hears it: raised by the gain, the noise floor added."""
+        return self._add_noise(self._gain.apply(pcm))
 
     def _add_noise(self, pcm: bytes) -> bytes:
         if not self.tuning.noise_floor or not pcm:
