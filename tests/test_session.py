@@ -202,6 +202,15 @@ def test_repeat_skips_a_not_understood_answer():
     assert text(session.handle(CommandId.REPEAT, Source.TEXT, 3.0)) == text(where)
 
 
+def test_the_notice_that_speech_failed_is_only_printed_also_when_repeated():
+    session = at_step("massage")
+    [notice] = says(session.notice("no_speech", 1.0, reason="no sound server"))
+    assert notice.printed and "no sound server" in notice.text
+    [again] = says(session.handle(CommandId.REPEAT, Source.KEYBOARD, 2.0))
+    assert again.printed and again.text == notice.text
+    assert not any(s.printed for s in says(session.handle(CommandId.WHERE, Source.KEYBOARD, 3.0)))
+
+
 # -- what is said -----------------------------------------------------------------
 
 

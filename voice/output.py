@@ -85,7 +85,7 @@ class SpokenOutput:
 
     When speech cannot be made or played, each utterance goes to the fallback
     (printed), including one the failing device dropped, and the failure is
-    reported once; a failed player is reopened, at most every RETRY_SECONDS, so
+    reported once (the notice of it is always printed); a failed player is reopened, at most every RETRY_SECONDS, so
     speech returns with the sound server.
     """
 
@@ -114,6 +114,9 @@ class SpokenOutput:
         self._reopen()
 
     def say(self, say: Say) -> None:
+        if say.printed:
+            self._fallback.say(say)
+            return
         # Spoken slowly, the same text is another sound to know.
         key = f"slow:{say.text}" if say.slow else say.text
         self._play(say, key, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))

@@ -55,6 +55,8 @@ class Say:
     """Increasing number; the runner reports the end of speech with it."""
     slow: bool = False
     """Say it slowly (phone numbers)."""
+    printed: bool = False
+    """Only print it: it says that speech failed, which spoken would be unheard or untrue."""
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,7 @@ class Session:
     def _repeat(self, command: CommandId, t: float) -> list[Action]:
         if not self._last_batch:
             return self._batch(self._enter(self._index))
-        batch = [self._say_text(say.text, say.kind, say.slow) for say in self._last_batch]
+        batch = [self._say_text(say.text, say.kind, say.slow, say.printed) for say in self._last_batch]
         self._last_batch = batch
         return list(batch)
 
@@ -521,13 +523,13 @@ class Session:
         return self._fill(self._content.responses[response], **fields)
 
     def _say(self, response: str, **fields: object) -> Say:
-        return self._say_text(self._render(response, **fields), response)
+        return self._say_text(self._render(response, **fields), response, printed=response == "no_speech")
 
-    def _say_text(self, text: str, kind: str, slow: bool = False) -> Say:
+    def _say_text(self, text: str, kind: str, slow: bool = False, printed: bool = False) -> Say:
         self._next_id += 1
         self._speaking = self._next_id
         self.rhythm.stop()
-        return Say(text, kind, self._next_id, slow)
+        return Say(text, kind, self._next_id, slow, printed)
 
 
 def _sentence(text: str) -> str:
