@@ -12,7 +12,7 @@ under several conditions, plus the real human clips of tests/data/speech.
 Writes <out>/manifest.jsonl, one clip a line:
   file       path relative to <out>
   expected   the command id the clip must give, or null
-  answers    the questions asked while it is heard (["side"], ["resume"] or [])
+  answers    the questions asked while it is heard (["side"], ["yes_no"] or [])
   group      command, command_filler, speech, speech_command_words, numbers,
              short_words, answer_unasked, prompt, count, noise, real
   synth      espeak-ng, flite, festival, human, numpy
@@ -300,7 +300,7 @@ def _own_words(content: Content) -> tuple[list[tuple[str, bool]], list[str]]:
         CommandId.HELP, CommandId.WHERE, CommandId.RIGHT, CommandId.NEXT, CommandId.LEFT, CommandId.WHERE,
         *[CommandId.SLOWER] * 4, *[CommandId.FASTER] * 8, *[CommandId.NO_MILK] * 8, CommandId.OTHER_SIDE,
         CommandId.PAUSE, CommandId.WHERE, CommandId.RESUME, CommandId.BACK, CommandId.CONTACTS,
-        *[CommandId.NEXT] * len(content.steps), CommandId.STOP,
+        *[CommandId.NEXT] * len(content.steps), CommandId.STOP, CommandId.NO, CommandId.STOP, CommandId.YES,
     ]
     for i, command in enumerate(walk, 1):
         actions += session.handle(command, Source.VOICE, 37.0 * i)
@@ -410,7 +410,7 @@ def _write(path: Path, samples: np.ndarray) -> None:
 
 def _real_clips(content: Content, out: Path) -> list[Clip]:
     """The human clips, each with no question asked: only "stop" is then a command. A word
-    that answers a question ("left" for "side", "no" for "resume") also comes with it asked."""
+    that answers a question ("left" for "side", "no" for "yes_no") also comes with it asked."""
     answering = {
         normalize(phrase): (str(command), spec.answer)
         for command, spec in content.commands.items()
@@ -467,8 +467,8 @@ TEST_CLIPS = [
     ("stop.wav", "stop", "awb", "stop", ""),
     ("left.wav", "left", "slt", "left", "side"),
     ("right.wav", "right", "kal16", "right", "side"),
-    ("yes.wav", "yes", "kal16", "yes", "resume"),
-    ("no.wav", "no", "slt", "no", "resume"),
+    ("yes.wav", "yes", "kal16", "yes", "yes_no"),
+    ("no.wav", "no", "slt", "no", "yes_no"),
     ("um_next_please.wav", "um, next please", "kal16", "next", ""),
     ("okay_stop.wav", "okay stop", "slt", "stop", ""),
     ("slow_down_please.wav", "slow down please", "awb", "slower", ""),

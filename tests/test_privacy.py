@@ -68,9 +68,11 @@ def voice_session(pulse, run, tmp_path: Path) -> None:
         pulse.speak(flite(tmp_path, phrase), timeout=20)
         says(run, step)
     pulse.speak(flite(tmp_path, "stop"), timeout=20)
+    says(run, "Do you want to finish")
+    pulse.speak(flite(tmp_path, "yes"), timeout=20)
     says(run, "Session finished")
     assert run.finish() == 0
-    assert voice_commands(run) == ["next", "left", "where", "stop"]
+    assert voice_commands(run) == ["next", "left", "where", "stop", "yes"]
 
 
 @needs_flite

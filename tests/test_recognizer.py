@@ -67,7 +67,7 @@ def test_real_yes_and_go_almost_never_fire_when_nothing_is_asked(recognizer: Rec
 def test_real_yes_and_no_answer_the_resume_question(
     recognizer: Recognizer, word: str, command: CommandId, least: int
 ) -> None:
-    heard = [recognize_file(recognizer, path, frozenset({"resume"})).command for path in real(word)[:10]]
+    heard = [recognize_file(recognizer, path, frozenset({"yes_no"})).command for path in real(word)[:10]]
     assert heard.count(command) >= least, heard
 
 
@@ -96,7 +96,7 @@ def test_speech_with_a_command_word_is_heard_out() -> None:
 @pytest.mark.parametrize("file, command", [("left.wav", CommandId.LEFT), ("right.wav", CommandId.RIGHT)])
 def test_left_and_right_only_answer_the_side_question(recognizer: Recognizer, file: str, command: CommandId) -> None:
     assert recognize_file(recognizer, CLIPS / file).command is None
-    assert recognize_file(recognizer, CLIPS / file, frozenset({"resume"})).command is None
+    assert recognize_file(recognizer, CLIPS / file, frozenset({"yes_no"})).command is None
     assert recognize_file(recognizer, CLIPS / file, frozenset({"side"})).command is command
 
 

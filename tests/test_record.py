@@ -117,7 +117,7 @@ def test_the_offer_says_where_she_was_and_listens_for_yes_or_no():
     spoken = text(session.start(0.0))
     assert f"step {STEP_IDS.index('move') + 1}: Move around the breast" in spoken
     assert "Right breast, position 4" in spoken and "say yes" in spoken and "say no" in spoken
-    assert session.answers() == {"resume"}
+    assert session.answers() == {"yes_no"}
 
 
 @pytest.mark.parametrize("answer", [CommandId.YES, CommandId.RESUME])
@@ -144,9 +144,9 @@ def test_where_and_repeat_say_the_offer_again_other_commands_start_afresh_first(
     session = offered(Place("squeeze", Breast.LEFT, 2))
     assert kinds(session.handle(CommandId.WHERE, Source.VOICE, 1.0)) == ["resume_offer"]
     assert kinds(session.handle(CommandId.REPEAT, Source.VOICE, 2.0)) == ["resume_offer"]
-    assert session.answers() == {"resume"}
+    assert session.answers() == {"yes_no"}
     actions = session.handle(CommandId.CONTACTS, Source.VOICE, 3.0)
-    assert kinds(actions)[0] == "contacts" and session.answers() == {"resume"}
+    assert kinds(actions)[0] == "contacts" and session.answers() == {"yes_no"}
     actions = session.handle(CommandId.SLOWER, Source.VOICE, 4.0)
     assert kinds(actions) == ["resume_declined", "step", "slower"]
 

@@ -7,7 +7,7 @@ import pytest
 
 from voice.commands import CommandId, Source
 from voice.content import RESPONSES
-from voice.session import NOT_UNDERSTOOD_INTERVAL, Breast, Ended, InputMode, PlayCue, Say, Session, StepChanged
+from voice.session import FINISH_ANSWER_SECONDS, NOT_UNDERSTOOD_INTERVAL, Breast, Ended, InputMode, PlayCue, Say, Session, StepChanged
 
 from .shared import CONTENT, SIDE_STEP, STEP_IDS, at_step, finish_speech, kinds, new_session, says, text
 
@@ -34,7 +34,7 @@ def expected_step(command: CommandId, index: int, has_breast: bool) -> int:
 def test_every_command_in_every_step_answers_and_lands_on_the_right_step(command, step_id):
     session = at_step(step_id, t=0.0)
     index = STEP_IDS.index(step_id)
-    actions = session.handle(command, Source.VOICE, 5.0)
+    actions = session.handle(command, Source.KEYBOARD, 5.0)  # a stop heard is asked about: below
     spoken = says(actions)
     assert spoken, "every command gets a spoken answer"
     assert all(say.text and "{" not in say.text for say in spoken)
@@ -281,7 +281,7 @@ def test_stop_ends_with_time_spent_time_per_breast_and_positions():
     session.handle(CommandId.NO_MILK, Source.VOICE, 60.0)
     session.handle(CommandId.NO_MILK, Source.VOICE, 120.0)  # position 2
     session.handle(CommandId.OTHER_SIDE, Source.VOICE, 185.0)
-    actions = session.handle(CommandId.STOP, Source.VOICE, 245.0)
+    actions = session.handle(CommandId.STOP, Source.KEYBOARD, 245.0)
     ended = [a for a in actions if isinstance(a, Ended)]
     assert len(ended) == 1 and session.ended
     summary = ended[0].summary
@@ -297,7 +297,58 @@ def test_stop_ends_with_time_spent_time_per_breast_and_positions():
 
 
 def test_stop_before_choosing_a_breast_says_no_breast_was_chosen():
-    assert "No breast was chosen" in text(new_session().handle(CommandId.STOP, Source.VOICE, 3.0))
+    assert "No breast was chosen" in text(new_session().handle(CommandId.STOP, Source.TEXT, 3.0))
+
+
+@pytest.mark.parametrize("answer", [CommandId.YES, CommandId.STOP])
+def test_a_stop_heard_is_asked_about_and_yes_or_stop_again_finishes(answer):
+    session = at_step("squeeze")
+    asked = session.handle(CommandId.STOP, Source.VOICE, 10.0)
+    assert kinds(asked) == ["finish_asked"] and not session.ended
+    assert session.answers() == {"yes_no"}
+    assert "say yes" in text(asked) and "say no" in text(asked)
+    actions = session.handle(answer, Source.VOICE, 14.0)
+    assert kinds(actions) == ["summary"] and session.ended
+    assert [a.summary.seconds for a in actions if isinstance(a, Ended)] == [14.0]
+
+
+@pytest.mark.parametrize("answer", [CommandId.NO, CommandId.RESUME])
+def test_no_to_finishing_goes_on_counting(answer):
+    session = at_step("squeeze")
+    asked = session.handle(CommandId.STOP, Source.VOICE, 10.0)
+    assert cues(finish_speech(session, asked, 12.0))  # the count goes on under the question
+    declined = session.handle(answer, Source.VOICE, 13.0)
+    assert kinds(declined) == ["finish_declined"] and not session.ended
+    assert session.answers() == frozenset()
+    assert cues(finish_speech(session, declined, 14.0))
+    assert kinds(session.handle(CommandId.YES, Source.VOICE, 15.0)) == ["where"]  # no question open
+
+
+def test_another_command_closes_the_question_and_is_acted_on():
+    session = at_step("massage")
+    session.handle(CommandId.STOP, Source.VOICE, 10.0)
+    assert kinds(session.handle(CommandId.REPEAT, Source.VOICE, 11.0)) == ["finish_asked"]  # still asked
+    assert session.answers() == {"yes_no"}
+    actions = session.handle(CommandId.NEXT, Source.VOICE, 12.0)
+    assert session.step.id == STEP_IDS[STEP_IDS.index("massage") + 1] and kinds(actions)[-1] == "step"
+    assert session.answers() == frozenset() and not session.ended
+
+
+def test_an_unanswered_question_whether_to_finish_lapses():
+    session = at_step("massage")
+    session.handle(CommandId.STOP, Source.VOICE, 10.0)
+    assert session.next_deadline() == 10.0 + FINISH_ANSWER_SECONDS
+    session.tick(10.0 + FINISH_ANSWER_SECONDS - 0.1)
+    assert session.answers() == {"yes_no"}
+    session.tick(10.0 + FINISH_ANSWER_SECONDS)
+    assert session.answers() == frozenset() and session.next_deadline() is None
+    assert not session.ended
+
+
+@pytest.mark.parametrize("source", [Source.KEYBOARD, Source.TEXT, Source.SIGNAL])
+def test_a_stop_typed_pressed_or_signalled_ends_at_once(source):
+    session = at_step("massage")
+    assert kinds(session.handle(CommandId.STOP, source, 10.0)) == ["summary"] and session.ended
 
 
 # -- counting -----------------------------------------------------------------------
@@ -411,4 +462,4 @@ def test_say_ids_increase():
     session = at_step("squeeze")
     ids = [s.id for s in says(session.handle(CommandId.CONTACTS, Source.VOICE, 1.0))]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    assert all(isinstance(s, Say) for s in says(session.handle(CommandId.STOP, Source.VOICE, 2.0)))
+    assert all(isinstance(s, Say) for s in says(session.handle(CommandId.STOP, Source.KEYBOARD, 2.0)))

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--answers",
         default="",
         metavar="QUESTIONS",
-        help="questions taken as asked, comma-separated (side, resume): their answers count as commands",
+        help="questions taken as asked, comma-separated (side, yes_no): their answers count as commands",
     )
     recognize.add_argument(
         "--tune",

@@ -57,6 +57,8 @@ RESPONSES: dict[str, frozenset[str]] = {
         "resume_offer": "number title place",
         "resume_taken": "",
         "resume_declined": "",
+        "finish_asked": "",
+        "finish_declined": "",
         "no_voice": "reason",
         "microphone_lost": "",
         "microphone_back": "",
@@ -66,7 +68,7 @@ RESPONSES: dict[str, frozenset[str]] = {
         "log_day": "day sessions total",
     }.items()
 }
-QUESTIONS = ("side", "resume")
+QUESTIONS = ("side", "yes_no")
 INPUT_MODES = ("voice", "keys", "text")
 # The fields each part of an input mode fills in.
 MODE_PARTS = {"give": frozenset({"phrase", "key"}), "help": frozenset({"list"}), "item": frozenset({"phrase", "key"})}

@@ -20,6 +20,9 @@ from .rhythm import Cue, Rhythm, Style
 
 # "Sorry, I did not catch that" at most this often, so noise cannot nag.
 NOT_UNDERSTOOD_INTERVAL = 20.0
+# A stop that was heard is asked about first, and the question is open this long:
+# "stop it" said to a child must not end her session, nor a "yes" much later.
+FINISH_ANSWER_SECONDS = 15.0
 # While offering to carry on, these are answered without closing the offer.
 _KEEP_OFFER_OPEN = frozenset({CommandId.HELP, CommandId.CONTACTS, CommandId.STOP})
 # ...and these say the offer again: it says where she was.
@@ -151,6 +154,7 @@ class Session:
         ids = [step.id for step in content.steps]
         worth = resume is not None and resume.step in ids and (resume.step != ids[0] or resume.breast is not None)
         self._offer = resume if worth else None
+        self._finish_asked: float | None = None
         self._index = 0
         self._breasts = _Breasts()
         self._paused = False
@@ -212,10 +216,11 @@ class Session:
         return self.step.rhythm and not self._paused and not self.ended
 
     def answers(self) -> frozenset[str]:
-        """Questions whose answers are understood now: "resume" while offering to
-        carry on, "side" (left/right) while asking which breast."""
-        if self._offer is not None:
-            return frozenset({"resume"})
+        """Questions whose answers are understood now: "yes_no" while offering to
+        carry on or asking whether to finish, "side" (left/right) while asking
+        which breast."""
+        if self._offer is not None or self._finish_asked is not None:
+            return frozenset({"yes_no"})
         return frozenset({self.step.ask}) if self.step.ask else frozenset()
 
     def set_mode(self, mode: InputMode) -> None:
@@ -245,7 +250,10 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """When tick() next has something to do, or None."""
-        return None if self.ended else self.rhythm.next_due()
+        if self.ended:
+            return None
+        due = [t for t in (self.rhythm.next_due(), self._finish_closes()) if t is not None]
+        return min(due, default=None)
 
     # -- inputs ---------------------------------------------------------------
 
@@ -255,10 +263,21 @@ class Session:
         return self._batch([self._say("welcome"), *self._enter(0)])
 
     def handle(self, command: CommandId, source: Source, t: float) -> list[Action]:
-        """Act on a command; what is said replaces anything still being said."""
+        """Act on a command; what is said replaces anything still being said.
+        A stop that was heard, not typed or pressed, is asked about first."""
         if self.ended:
             return []
         self._used.append((t, command, source))
+        if self._finish_asked is not None:
+            self._finish_asked = None
+            if command in (CommandId.YES, CommandId.STOP):
+                return self._batch(self._stop(command, t))
+            if command in (CommandId.NO, CommandId.RESUME):
+                return self._batch([self._say("finish_declined")])
+            if command is CommandId.REPEAT:
+                return self._ask_finish(t)
+        if command is CommandId.STOP and source is Source.VOICE:
+            return self._ask_finish(t)
         if self._offer is not None and command in _REPEAT_OFFER:
             actions = [self._offer_text()]
         elif self._offer is not None and command not in _KEEP_OFFER_OPEN:
@@ -291,7 +310,10 @@ class Session:
         return self.tick(t)
 
     def tick(self, t: float) -> list[Action]:
-        """The cues due by t."""
+        """The cues due by t; an unanswered question whether to finish lapses."""
+        closes = self._finish_closes()
+        if closes is not None and t >= closes:
+            self._finish_asked = None
         return [PlayCue(cue) for cue in self.rhythm.due(t)]
 
     # -- command handlers -----------------------------------------------------
@@ -413,6 +435,13 @@ class Session:
     def _not_asked(self, command: CommandId, t: float) -> list[Action]:
         """Yes or no with no question open: say where she is, so she can go on."""
         return self._where(command, t)
+
+    def _ask_finish(self, t: float) -> list[Action]:
+        self._finish_asked = t
+        return self._batch([self._say("finish_asked")])
+
+    def _finish_closes(self) -> float | None:
+        return None if self._finish_asked is None else self._finish_asked + FINISH_ANSWER_SECONDS
 
     def _offer_text(self) -> Say:
         offer = self._offer
