@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from voice.audio import SAMPLE_RATE, read_wav  # noqa: E402
 from voice.commands import CommandId, PhraseMatcher, Source, normalize  # noqa: E402
 from voice.content import Content, load  # noqa: E402
-from voice.session import InputMode, Say, Session  # noqa: E402
+from voice.session import Breast, InputMode, Place, Say, Session  # noqa: E402
 from voice.speech import Pyttsx3Synthesizer  # noqa: E402
 
 SEED = 20240601
@@ -280,22 +280,25 @@ def _plan(content: Content) -> dict[Clip, Base]:
 
     prompts, counts = _own_words(content)
     for condition in ("clean", *PROMPT_CONDITIONS):
-        for text, slow in prompts:
-            add("prompt", text, None, (), OWN_VOICE_SLOW if slow else OWN_VOICE, condition)
+        for text, slow, answers in prompts:
+            add("prompt", text, None, answers, OWN_VOICE_SLOW if slow else OWN_VOICE, condition)
         for text in counts:
             add("count", text, None, (), OWN_VOICE, condition)
     return plan
 
 
-def _own_words(content: Content) -> tuple[list[tuple[str, bool]], list[str]]:
-    """What the assistant says in voice mode, as (text, said slowly), and its count words.
+def _own_words(content: Content) -> tuple[list[tuple[str, bool, tuple[str, ...]]], list[str]]:
+    """What the assistant says in voice mode, as (text, said slowly, the questions
+    open as it is heard), and its count words.
 
     A session is walked through every command so that each prompt is worded
-    exactly as the assistant words it, live figures included.
+    exactly as the assistant words it, live figures included, and a question
+    ("which breast?", "do you want to finish?") is heard with its answers open,
+    as it comes back through the microphone live.
     """
     session = Session(content, InputMode.VOICE, 0.0)
-    said = [(text, False) for text in session.texts()]
-    actions = session.start(0.0)
+    said = [(text, False, ()) for text in session.texts()]
+    asked = _said(session.start(0.0), session)
     walk = [
         CommandId.HELP, CommandId.WHERE, CommandId.RIGHT, CommandId.NEXT, CommandId.LEFT, CommandId.WHERE,
         *[CommandId.SLOWER] * 4, *[CommandId.FASTER] * 8, *[CommandId.NO_MILK] * 8, CommandId.OTHER_SIDE,
@@ -303,12 +306,21 @@ def _own_words(content: Content) -> tuple[list[tuple[str, bool]], list[str]]:
         *[CommandId.NEXT] * len(content.steps), CommandId.STOP, CommandId.NO, CommandId.STOP, CommandId.YES,
     ]
     for i, command in enumerate(walk, 1):
-        actions += session.handle(command, Source.VOICE, 37.0 * i)
-    actions += session.not_understood(Source.VOICE, 1e6)
-    said += [(action.text, action.slow) for action in actions if isinstance(action, Say)]
+        asked += _said(session.handle(command, Source.VOICE, 37.0 * i), session)
+    asked += _said(session.not_understood(Source.VOICE, 1e6), session)
+    # The offer to carry on after a relaunch.
+    relaunched = Session(content, InputMode.VOICE, 0.0, resume=Place(content.steps[-1].id, Breast.RIGHT, 2))
+    asked += _said(relaunched.start(0.0), relaunched)
+    # A text said both with a question open and without is heard with it open.
+    questions = {text: answers for text, _, answers in asked}
+    said = [(text, slow, questions.get(text, answers)) for text, slow, answers in said + asked]
     rhythm = content.rhythm
     counts = list(dict.fromkeys([rhythm.press_word, *rhythm.count_words, rhythm.release_word]))
     return [item for item in dict.fromkeys(said) if item[0] not in counts], counts
+
+
+def _said(actions: list, session: Session) -> list[tuple[str, bool, tuple[str, ...]]]:
+    return [(a.text, a.slow, tuple(sorted(session.answers()))) for a in actions if isinstance(a, Say)]
 
 
 def _synthesize(base: Base, base_dir: Path) -> None:
