@@ -15,7 +15,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import ContentError
 
-MAX_BYTES = 1_000_000
+# The shipped files are under 10 kB; the pure-Python parser that keeps line numbers
+# takes about 1 s for 250 kB of the worst case and 6 s for 1 MB.
+MAX_CHARACTERS = 200_000
 MAX_DEPTH = 20
 
 _TAG = "tag:yaml.org,2002:"
@@ -51,8 +53,8 @@ class Doc:
 
     @classmethod
     def parse(cls, file: str, text: str) -> Doc:
-        if len(text) > MAX_BYTES:
-            raise ContentError(file, None, "", f"file is larger than {MAX_BYTES} bytes")
+        if len(text) > MAX_CHARACTERS:
+            raise ContentError(file, None, "", f"file is larger than {MAX_CHARACTERS} characters")
         try:
             root = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
