@@ -20,6 +20,20 @@ SIDE_STEP = next(i for i, step in enumerate(CONTENT.steps) if step.ask == "side"
 CLIPS = Path(__file__).parent / "data" / "clips"
 
 
+class TakingPlayer:
+    """A Player for SpokenOutput that keeps what it is given to play and sounds nothing."""
+
+    def __init__(self, started, finished, error) -> None:
+        self.played: list[tuple[object, object]] = []
+
+    def play(self, sound, item) -> None:
+        self.played.append((sound, item))
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def clip_rows() -> list[dict[str, str]]:
     """The committed clips' manifest: file, text, voice, expected command, answers."""
     with (CLIPS / "manifest.tsv").open(encoding="utf-8") as manifest:

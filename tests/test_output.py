@@ -6,19 +6,7 @@ from voice.ownvoice import OwnVoice
 from voice.output import SpokenOutput, TextOutput
 from voice.session import Say
 
-from .shared import CONTENT
-
-
-class _Player:
-    def __init__(self, started, finished, error) -> None:
-        self.played = []
-
-    def play(self, sound, item) -> None:
-        self.played.append(item)
-
-    def stop(self) -> None: ...
-
-    def close(self) -> None: ...
+from .shared import CONTENT, TakingPlayer
 
 
 class _Synthesizer:
@@ -35,7 +23,7 @@ def test_the_notice_that_speech_failed_is_printed_even_when_the_speaker_works():
     players = []
 
     def open_player(started, finished, error):
-        players.append(_Player(started, finished, error))
+        players.append(TakingPlayer(started, finished, error))
         return players[-1]
 
     output = SpokenOutput(_Synthesizer(), open_player, print, print, fallback, print, OwnVoice(CONTENT.phrases))

@@ -17,7 +17,7 @@ from voice.rhythm import Cue
 from voice.session import InputMode, Say, Session
 from voice.speech import Pyttsx3Synthesizer
 
-from .shared import CONTENT
+from .shared import CONTENT, TakingPlayer
 
 DATA = Path(__file__).parent / "data"
 PHRASES = CONTENT.phrases
@@ -149,23 +149,9 @@ def test_other_espeak_voices_share_some_of_its_sounds_but_are_not_its_own(learnt
     assert len(strong) <= 1, strong  # on the dev set: 4 of 193 utterances
 
 
-class _Player:
-    """Takes what SpokenOutput plays; the sound itself is not needed here."""
-
-    def __init__(self, started, finished, error) -> None:
-        self.played = []
-
-    def play(self, sound, item) -> None:
-        self.played.append(sound)
-
-    def stop(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
 def test_everything_it_plays_is_learnt_slow_speech_apart(synthesizer):
     own = OwnVoice(PHRASES)
-    output = SpokenOutput(synthesizer, _Player, print, print, print, print, own)
+    output = SpokenOutput(synthesizer, TakingPlayer, print, print, print, print, own)
     text = "Postnatal Ward: 020 7188 5149."
     output.say(Say(text, "contacts", 1))
     output.say(Say(text, "contacts", 2, slow=True))  # the phone numbers, read slowly
