@@ -85,8 +85,8 @@ class SpokenOutput:
 
     When speech cannot be made or played, each utterance goes to the fallback
     (printed), including one the failing device dropped, and the failure is
-    reported once (the notice of it is always printed); a failed player is reopened, at most every RETRY_SECONDS, so
-    speech returns with the sound server.
+    reported once (the notice of it is only ever printed); a failed player is
+    reopened, at most every RETRY_SECONDS, so speech returns with the sound server.
     """
 
     def __init__(

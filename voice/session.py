@@ -23,6 +23,8 @@ NOT_UNDERSTOOD_INTERVAL = 20.0
 # A stop that was heard is asked about first, and the question is open this long:
 # "stop it" said to a child must not end her session, nor a "yes" much later.
 FINISH_ANSWER_SECONDS = 15.0
+# Notices that are only printed: they say that speech failed.
+_PRINTED_ONLY = frozenset({"no_speech"})
 # While offering to carry on, these are answered without closing the offer.
 _KEEP_OFFER_OPEN = frozenset({CommandId.HELP, CommandId.CONTACTS, CommandId.STOP})
 # ...and these say the offer again: it says where she was.
@@ -552,7 +554,7 @@ class Session:
         return self._fill(self._content.responses[response], **fields)
 
     def _say(self, response: str, **fields: object) -> Say:
-        return self._say_text(self._render(response, **fields), response, printed=response == "no_speech")
+        return self._say_text(self._render(response, **fields), response, printed=response in _PRINTED_ONLY)
 
     def _say_text(self, text: str, kind: str, slow: bool = False, printed: bool = False) -> Say:
         self._next_id += 1
