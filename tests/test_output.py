@@ -18,8 +18,8 @@ def test_the_notice_that_speech_failed_is_printed_even_when_the_speaker_works():
     """Spoken through a player that works again, "I will write everything here" would be
     untrue, and through one that does not, unheard."""
     printed = io.StringIO()
-    finished = []
-    fallback = TextOutput(printed, lambda item, t: None, lambda item, done: finished.append(item))
+    reported = []
+    fallback = TextOutput(printed, lambda item, t: None, lambda item, done: reported.append(item))
     players = []
 
     def open_player(started, finished, error):
@@ -30,5 +30,5 @@ def test_the_notice_that_speech_failed_is_printed_even_when_the_speaker_works():
     notice = Say("Speech is not working (no sound server).", "no_speech", 1, printed=True)
     output.say(notice)
     assert printed.getvalue() == notice.text + "\n"
-    assert finished == [notice]  # reported, so the session goes on
+    assert reported == [notice]  # finished, so the session goes on
     assert players[0].played == []
