@@ -64,7 +64,7 @@ def test_real_yes_and_go_almost_never_fire_when_nothing_is_asked(recognizer: Rec
 
 # Real "yes" is often heard as "yeah": 8 of these 10 were understood before "yeah" was a phrase of yes.
 @pytest.mark.parametrize("word, command, least", [("no", CommandId.NO, 5), ("yes", CommandId.YES, 9)])
-def test_real_yes_and_no_answer_the_resume_question(
+def test_real_yes_and_no_answer_a_yes_or_no_question(
     recognizer: Recognizer, word: str, command: CommandId, least: int
 ) -> None:
     heard = [recognize_file(recognizer, path, frozenset({"yes_no"})).command for path in real(word)[:10]]
