@@ -120,6 +120,38 @@ def hear(recognizer: Recognizer, pcm: bytes) -> list[Recognition]:
     return [recognizer.hers(r) for r in stream(recognizer, pcm)]
 
 
+def in_noise(pcm: bytes, snr_db: float) -> bytes:
+    """The clip under steady white noise snr_db below its speech (a fan, a hiss)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    speech_power = np.mean(samples[np.abs(samples) > 100] ** 2)
+    noise = np.random.default_rng(5).standard_normal(len(samples)) * np.sqrt(speech_power / 10 ** (snr_db / 10))
+    return pcm16(samples + noise)
+
+
+# Understood in white noise 20 dB below the voice (six draws of it) with the noise
+# taken out; without, only the last three were.
+NOISY = ("carry_on.wav", "where_am_i.wav", "other_side.wav", "contacts.wav", "right.wav", "yes.wav")
+NOISY += ("no_milk.wav", "slower.wav", "faster.wav")
+NOISY_CLIPS = [row for row in COMMAND_CLIPS if row["file"] in NOISY]
+
+
+@pytest.mark.parametrize("row", NOISY_CLIPS, ids=lambda row: row["file"])
+def test_a_command_in_steady_noise_is_understood(recognizer: Recognizer, row: dict[str, str], tmp_path: Path) -> None:
+    noisy = tmp_path / row["file"]
+    write_wav(noisy, in_noise(read_wav(CLIPS / row["file"]), 20.0))
+    assert recognize_file(recognizer, noisy, answers_of(row)).command == CommandId(row["expected"])
+
+
+def test_speech_in_steady_noise_that_is_not_a_command_fires_nothing(recognizer: Recognizer, tmp_path: Path) -> None:
+    fired = {}
+    for snr_db in (20.0, 10.0):
+        for row in OTHER_CLIPS:
+            noisy = tmp_path / row["file"]
+            write_wav(noisy, in_noise(read_wav(CLIPS / row["file"]), snr_db))
+            fired[row["file"], snr_db] = recognize_file(recognizer, noisy).command
+    assert {key: command for key, command in fired.items() if command is not None} == {}
+
+
 SOFT = ("next.wav", "stop.wav", "where_am_i.wav", "um_next_please.wav")
 SOFT_CLIPS = [row for row in COMMAND_CLIPS if row["file"] in SOFT]
 
@@ -185,7 +217,7 @@ def test_speech_given_up_on_is_not_heard_again() -> None:
     soft = at_level(read_wav(CLIPS / "baby_asleep.wav"), -20.0, hiss=3.0)
     [heard] = [r for r in stream(recognizer, soft) if r.heard_speech]
     again = recognizer.hers(heard)
-    assert heard.microphone_audio == b"" and recognizer.gain - heard.gain > 10.0
+    assert heard.given_up and recognizer.gain - heard.gain > 10.0
     assert again is heard
 
 
