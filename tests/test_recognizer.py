@@ -135,20 +135,22 @@ NOISY += ("no_milk.wav", "slower.wav", "faster.wav")
 NOISY_CLIPS = [row for row in COMMAND_CLIPS if row["file"] in NOISY]
 
 
+# Each heard by a recognizer of its own: the voice activity detector's state, which
+# the files heard before leave, tips a clip at the edge one way or the other.
 @pytest.mark.parametrize("row", NOISY_CLIPS, ids=lambda row: row["file"])
-def test_a_command_in_steady_noise_is_understood(recognizer: Recognizer, row: dict[str, str], tmp_path: Path) -> None:
+def test_a_command_in_steady_noise_is_understood(row: dict[str, str], tmp_path: Path) -> None:
     noisy = tmp_path / row["file"]
     write_wav(noisy, in_noise(read_wav(CLIPS / row["file"]), 20.0))
-    assert recognize_file(recognizer, noisy, answers_of(row)).command == CommandId(row["expected"])
+    assert recognize_file(Recognizer(load()), noisy, answers_of(row)).command == CommandId(row["expected"])
 
 
-def test_speech_in_steady_noise_that_is_not_a_command_fires_nothing(recognizer: Recognizer, tmp_path: Path) -> None:
+def test_speech_in_steady_noise_that_is_not_a_command_fires_nothing(tmp_path: Path) -> None:
     fired = {}
     for snr_db in (20.0, 10.0):
         for row in OTHER_CLIPS:
             noisy = tmp_path / row["file"]
             write_wav(noisy, in_noise(read_wav(CLIPS / row["file"]), snr_db))
-            fired[row["file"], snr_db] = recognize_file(recognizer, noisy).command
+            fired[row["file"], snr_db] = recognize_file(Recognizer(load()), noisy).command
     assert {key: command for key, command in fired.items() if command is not None} == {}
 
 

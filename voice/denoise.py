@@ -1,5 +1,5 @@
-"""Steady noise (a fan, a hiss, a hum, a busy room) taken out of the microphone's
-audio before the recognizer hears it.
+"""Steady noise (a fan, a hiss, a hum) taken out of the microphone's audio before
+the recognizer hears it.
 
 PocketSphinx's model was trained on quiet speech: with white noise 20 dB below
 the voice, it found the right command in 57% of the dev set's command clips
@@ -7,8 +7,9 @@ even when forced to pick one. The noise's spectrum is estimated from what was
 heard (per frequency, a low percentile over the last seconds, which speech
 rarely reaches) and each frame is scaled, frequency by frequency, by a Wiener
 gain from its signal-to-noise ratio, smoothed over time ("decision-directed")
-so that the noise left does not warble. Quiet speech over a quiet room passes
-unchanged.
+so that the noise left does not warble. Speech over silence, babble or a
+television passes unchanged: their quiet moments are not steady. It costs
+about 0.15 ms a 20 ms frame.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from .audio import pcm16
 
 # Seconds of frames the noise is estimated over, the percentile of each frequency's
-# power taken, and how often it is estimated again (in frames; it costs ~1 ms).
+# power taken, and how often it is estimated again (in frames; it costs 1.4 ms).
 _MEMORY_SECONDS = 5.0
 _PERCENTILE = 10
 _EVERY_FRAMES = 10
@@ -33,8 +34,9 @@ _STEADY_SPAN = (5, 30)
 _STEADY_DB = 4.0
 # Less than this much audio (in frames) says nothing yet of the room.
 _MIN_FRAMES = 10
-# Frames with less power than this (16-bit steps squared) are digital silence
-# (padding, a muted source): no sound of the room at all.
+# Frames with next to no power (the mean of their spectrum's, about 300 times
+# the samples' mean square) are digital silence (padding, a muted source): no
+# sound of the room at all.
 _SILENCE_POWER = 1.0
 # How much each frame's own SNR counts against the last frame's cleaned speech.
 _SMOOTHING = 0.98
