@@ -217,7 +217,7 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
             result: dict[str, object] = {"file": file, "error": str(exc)}
         else:
             # As live: what is the assistant's own voice is no command.
-            own = [r for r in heard if r.command is not None and own_voice and own_voice.heard_in(r.audio)]
+            own = [r for r in heard if r.command is not None and own_voice and own_voice.heard_in(r.microphone_audio)]
             best = pick([replace(r, command=None) if r in own else r for r in heard])
             result = {
                 "file": file,

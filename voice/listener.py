@@ -116,7 +116,7 @@ class Listener:
                     continue
                 # The recognizer's clock is audio fed; the chunk just read ends about now.
                 start, end = (now - (recognizer.seconds_fed - t) for t in (heard.start, heard.end))
-                if self._own_voice.explains(heard.command, heard.audio, start, end):
+                if self._own_voice.explains(heard.command, heard.microphone_audio, start, end):
                     self._sink.own_voice(heard.command)
                     self._record(heard, "own-voice")
                     continue

@@ -478,7 +478,7 @@ class Recognizer:
         t = self.tuning
         if not t.noise_suppression:
             return None
-        return NoiseSuppressor(self._vad.frame_bytes // SAMPLE_WIDTH, SAMPLE_RATE, t.noise_suppression, t.suppression_floor)
+        return NoiseSuppressor(self._frame_bytes // SAMPLE_WIDTH, SAMPLE_RATE, t.noise_suppression, t.suppression_floor)
 
     def _as_heard(self, pcm: bytes) -> bytes:
         """Microphone audio as the decoder hears it: raised by the gain, the noise floor added."""
