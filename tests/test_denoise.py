@@ -13,7 +13,7 @@ FRAME = 320  # the recognizer's 20 ms frames
 
 
 def suppressor() -> NoiseSuppressor:
-    return NoiseSuppressor(FRAME, SAMPLE_RATE, over=6.0, floor=0.1)
+    return NoiseSuppressor(FRAME, SAMPLE_RATE, over=6.0, floor=0.1, quietest=40.0**2)
 
 
 def samples(pcm: bytes) -> np.ndarray:
@@ -105,3 +105,10 @@ def test_restart_forgets_the_stream_but_not_the_room() -> None:
     out = samples(b"".join(room.frame(frame) for frame in chunks(pcm16(noise), 2 * FRAME)))
     assert np.max(np.abs(out[:FRAME])) < 200.0
     assert power_db(out[FRAME:]) < power_db(noise) - 15.0
+
+
+def test_noise_fainter_than_the_quietest_is_left_in() -> None:
+    room = suppressor()
+    room.learn(pcm16(hiss(2.0, 30.0)))
+    noise = pcm16(hiss(1.0, 30.0, seed=5))
+    assert room.clean(noise) == noise

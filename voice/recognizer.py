@@ -478,7 +478,8 @@ class Recognizer:
         t = self.tuning
         if not t.noise_suppression:
             return None
-        return NoiseSuppressor(self._frame_bytes // SAMPLE_WIDTH, SAMPLE_RATE, t.noise_suppression, t.suppression_floor)
+        frame = self._frame_bytes // SAMPLE_WIDTH
+        return NoiseSuppressor(frame, SAMPLE_RATE, t.noise_suppression, t.suppression_floor, t.noise_floor**2)
 
     def _as_heard(self, pcm: bytes) -> bytes:
         """Microphone audio as the decoder hears it: raised by the gain, the noise floor added."""
