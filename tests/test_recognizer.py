@@ -13,7 +13,7 @@ from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, pcm16, read_wav, writ
 from voice.commands import CommandId
 from voice.content import DEFAULT_DIR, load
 from voice.errors import AudioFileError, EngineError
-from voice.recognizer import Recognition, Recognizer, recognize_file
+from voice.recognizer import Recognition, Recognizer, hear_file, recognize_file
 
 from .shared import CLIPS, clip_rows
 
@@ -152,6 +152,21 @@ def test_speech_in_steady_noise_that_is_not_a_command_fires_nothing(tmp_path: Pa
             write_wav(noisy, in_noise(read_wav(CLIPS / row["file"]), snr_db))
             fired[row["file"], snr_db] = recognize_file(Recognizer(load()), noisy).command
     assert {key: command for key, command in fired.items() if command is not None} == {}
+
+
+def test_steady_noise_alone_teaches_nothing_of_her_voice(tmp_path: Path) -> None:
+    # Her loudness is learnt from the microphone's audio: learnt from the audio cleaned
+    # of this noise, a minute of it (0.8 s of it taken for speech) was a voice to raise
+    # 24 dB, and the command after it was heard as "repeat".
+    rng = np.random.default_rng(0)
+    clip = np.frombuffer(read_wav(CLIPS / "next.wav"), dtype="<i2").astype(np.float64)
+    audio = np.concatenate([np.zeros(60 * SAMPLE_RATE), clip, np.zeros(SAMPLE_RATE)])
+    path = tmp_path / "fan.wav"
+    write_wav(path, pcm16(audio + rng.normal(0, 100, len(audio))))
+    recognizer = Recognizer(load())
+    heard = hear_file(recognizer, path)
+    assert recognizer.gain == 0.0
+    assert [r.command for r in heard if r.command not in (None, CommandId.NEXT)] == []
 
 
 SOFT = ("next.wav", "stop.wav", "where_am_i.wav", "um_next_please.wav")
