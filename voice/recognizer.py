@@ -115,7 +115,9 @@ class Tuning:
     """Nor is it raised so far that the room's noise between words, raised with
     it, gets louder than this (dB as above). A soft voice in a 30 dB room
     (scripts/bench_soft_voice.py) was understood 51% of the time unraised, 48%
-    with a ceiling of 45, 54% with 40, 65% with 38 and 67% with 35."""
+    with a ceiling of 45, 54% with 40, 65% with 38 and 67% with 35; once her
+    loudness and the room's were learnt from the microphone's audio rather than
+    as heard, 60% with 40, 67% with 38 and 68% with 35."""
     noise_suppression: float = 6.0
     """The room's steady noise is estimated (voice.denoise) and taken out of the
     microphone's audio this many times over (its estimate is a low percentile);
@@ -243,9 +245,10 @@ class Recognizer:
         """Drop any partial utterance (the microphone restarted, say). The clock runs on.
 
         new_session: also forget what was learnt of the voice and room (the
-        gain, the noise, the cepstral mean) and restart the noise floor, so that the next utterance is
-        heard as a session's first. The voice activity detector runs on: started
-        afresh for each file, it lost 15 of the dev set's 665 clean commands.
+        gain, the noise, the cepstral mean) and restart the noise floor, so
+        that the next utterance is heard as a session's first. The voice
+        activity detector runs on: started afresh for each file, it lost 15 of
+        the dev set's 665 clean commands.
         """
         if self._utterance is not None and self._utterance.decoding:
             self._decoder.end_utt()
