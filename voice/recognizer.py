@@ -207,8 +207,7 @@ class Recognizer:
         self._noise = np.random.default_rng(0)
         self._gain = _Gain(self.tuning)
         self._suppressor = self._new_suppressor()
-        # Cleaning the noise out delays the audio heard by a frame.
-        self._delay = 0 if self._suppressor is None else 1
+        # The microphone's last frame, kept while the suppressor gives out the one before.
         self._given = bytes(self._frame_bytes)
         self._pending = b""
         self._frames = 0
@@ -411,7 +410,9 @@ class Recognizer:
             self._decoder.end_utt()
             words, command, confidence = self._result(audio, answers)
         finish = time.perf_counter() - begin
-        start = (utterance.first_frame - self._delay) * self._frame_seconds
+        # Cleaning the noise out delays the audio heard by a frame.
+        late = 0 if self._suppressor is None else 1
+        start = (utterance.first_frame - late) * self._frame_seconds
         speech = utterance.speech >= self._min_speech_frames
         return Recognition(
             command=command if speech else None,
@@ -467,11 +468,12 @@ class Recognizer:
 
     def _prepare(self, pcm: bytes) -> tuple[bytes, bytes]:
         """A frame as the microphone gave it, and as heard (decoded): cleaned of the
-        room's noise, a frame late (see voice.denoise)."""
-        heard = self._as_heard(pcm if self._suppressor is None else self._suppressor.frame(pcm))
-        if self._delay:
-            pcm, self._given = self._given, pcm
-        return pcm, heard
+        room's noise, a frame late (see voice.denoise), so both are of the frame before."""
+        if self._suppressor is None:
+            return pcm, self._as_heard(pcm)
+        cleaned = self._suppressor.frame(pcm)
+        given, self._given = self._given, pcm
+        return given, self._as_heard(cleaned)
 
     def _cleaned(self, pcm: bytes) -> bytes:
         """Audio cleaned of the room's noise as known now, apart from the stream."""
