@@ -71,6 +71,25 @@ def test_its_own_prompts_cut_into_utterances_are_known_when_taken_for_commands(l
     assert [r.text for r in commands if not learnt.heard_in(r.microphone_audio)] == []
 
 
+def test_any_piece_of_its_own_speech_as_long_as_a_command_is_known_at_any_phase(learnt, synthesizer, texts):
+    """0.6 s of its speech, cut from its prompts anywhere and heard a quarter,
+    half or three quarters of the fingerprints' hop late: a sound heard between
+    two hops has its hashes split over neighbouring time offsets."""
+    hop = 128
+    pieces = []
+    for text in texts:
+        samples = np.frombuffer(as_heard(synthesizer.synthesize(text)), "<i2")
+        for start in range(hop, len(samples) - 9600, 3000):
+            for late in (0, hop // 4, hop // 2, 3 * hop // 4):
+                piece = samples[start - late : start - late + 9600]
+                loud = piece[: len(piece) // 160 * 160].astype(float).reshape(-1, 160).std(axis=1) > 300
+                if loud.mean() >= 0.8:  # speech throughout, not a pause
+                    pieces.append(piece.tobytes())
+    missed = [piece for piece in pieces if not learnt.heard_in(piece)]
+    assert len(pieces) > 1000
+    assert len(missed) <= len(pieces) // 100
+
+
 def test_other_voices_saying_the_same_words_are_not_its_own(learnt):
     clips = sorted((DATA / "clips").glob("*.wav")) + sorted((DATA / "speech" / "words").glob("*/*.wav"))
     assert len(clips) > 250
