@@ -17,11 +17,11 @@ flite, festival and real people 5 hashes at most.
 
 Hence two levels. A strong match (aligned hashes spread over the utterance,
 and a fair share of all that was heard: another espeak-ng voice's shared
-sounds are a small part of it) is its own voice at any time: its recording played back, a late echo. While
-it is talking, a weak match (enough aligned hashes) is enough, as the room
-smears its echo. Heard audio that is its own is not a command, with one
-exception, so that she can still interrupt: while it is talking, a command it
-is not saying is hers (her voice over its echo).
+sounds are a small part of it) is its own voice at any time: its recording
+played back, a late echo. While it is talking, a weak match (enough aligned
+hashes) is enough, as the room smears its echo. Heard audio that is its own
+is not a command, with one exception, so that she can still interrupt: while
+it is talking, a command it is not saying is hers (her voice over its echo).
 """
 
 from __future__ import annotations
