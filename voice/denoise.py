@@ -4,14 +4,14 @@ the recognizer hears it.
 PocketSphinx's model was trained on quiet speech: with white noise 20 dB below
 the voice, it found the right command in 58% of the dev set's command clips
 even when forced to pick one (scripts/bench_recognition.py --tune other=false
---tune noise_suppression=0; 79% with the noise taken out). The noise's spectrum is estimated from what was
-heard (per frequency, a low percentile over the last seconds, which speech
-rarely reaches) and each frame is scaled, frequency by frequency, by a Wiener
-gain from its signal-to-noise ratio, smoothed over time ("decision-directed")
-so that the noise left does not warble. Speech over silence, babble or a
-television passes unchanged (their quiet moments are not steady), and so does
-noise fainter than what the recognizer adds itself. It costs
-about 0.15 ms a 20 ms frame.
+--tune noise_suppression=0; 79% with the noise taken out). The noise's
+spectrum is estimated from what was heard (per frequency, a low percentile
+over the last seconds, which speech rarely reaches) and each frame is scaled,
+frequency by frequency, by a Wiener gain from its signal-to-noise ratio,
+smoothed over time ("decision-directed") so that the noise left does not
+warble. Speech over silence, babble or a television passes unchanged (their
+quiet moments are not steady), and so does noise fainter than what the
+recognizer adds itself. It costs about 0.15 ms a 20 ms frame.
 """
 
 from __future__ import annotations
