@@ -78,6 +78,10 @@ CONDITIONS = [
     "white_20db", "white_10db", "pink_20db", "pink_10db", "babble_10db",
     "reverb", "tempo_fast", "tempo_slow", "pitch_high", "pitch_low", "quiet",
 ]
+# sox guards against clipping (-G) and dithers every 16-bit result: repeatable
+# mode (-R) seeds the dither, else each build differs in the last bit and
+# borderline clips flip between runs.
+SOX = ("sox", "-G", "-R")
 SOX_EFFECTS = {
     "reverb": ["reverb", "50", "50", "100"],
     "tempo_fast": ["tempo", "-s", "1.25"],
@@ -210,8 +214,15 @@ def main(argv: list[str] | None = None) -> int:
     # Babble is made of ordinary sentences only, so that it holds no command words.
     babble = [base_dir / b.name for b in bases if b.text in EVERYDAY]
     clips = list(plan)
+    # pyttsx3's espeak-ng carries state from one text to the next (the same text
+    # comes out some samples longer or shorter), so each of the assistant's texts
+    # is made in a fresh process.
+    own = [b for b in bases if b.synth == "assistant"]
+    with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:
+        list(pool.map(_synthesize, own, [base_dir] * len(own)))
     with ProcessPoolExecutor(args.jobs) as pool:
-        list(pool.map(_synthesize, bases, [base_dir] * len(bases), chunksize=8))
+        others = [b for b in bases if b.synth != "assistant"]
+        list(pool.map(_synthesize, others, [base_dir] * len(others), chunksize=8))
         n = len(clips)
         list(pool.map(_render, clips, [base_dir / plan[c].name for c in clips], [out] * n, [babble] * n, chunksize=16))
     clips += _real_clips(content, out)
@@ -349,7 +360,7 @@ def _synthesize(base: Base, base_dir: Path) -> None:
             )
         # Leave a little silence on each side, as a microphone would hear it.
         subprocess.run(
-            ["sox", "-G", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path) + ".tmp.wav",
+            [*SOX, str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path) + ".tmp.wav",
              "pad", "0.2", "0.3"],
             check=True,
         )
@@ -366,7 +377,7 @@ def _render(clip: Clip, base: Path, out: Path, babble: list[Path]) -> None:
         shutil.copyfile(base, path)
         return
     if condition in SOX_EFFECTS:
-        subprocess.run(["sox", "-G", str(base), str(path), *SOX_EFFECTS[condition]], check=True)
+        subprocess.run([*SOX, str(base), str(path), *SOX_EFFECTS[condition]], check=True)
         return
     rng = np.random.default_rng(zlib.crc32(clip.file.encode()) ^ SEED)
     speech = np.frombuffer(read_wav(base), dtype="<i2").astype(np.float64) / 32768.0
@@ -496,6 +507,8 @@ TEST_CLIPS = [
     ("keep_going_straight.wav", "Keep going straight for two miles.", "kal16", "", ""),
     ("hold_on_a_second.wav", "Hold on a second, I'm on the phone.", "kal16", "", ""),
     ("phone_numbers_on_the_fridge.wav", "The phone numbers are on the fridge.", "slt", "", ""),
+    ("please_repeat_after_me.wav", "Please repeat after me.", "awb", "", ""),
+    ("no_milk_in_the_fridge.wav", "There's no milk in the fridge.", "awb", "", ""),
 ]
 
 

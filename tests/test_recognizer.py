@@ -93,6 +93,19 @@ def test_speech_with_a_command_word_is_heard_out() -> None:
     assert (early.command, early.text) == (whole.command, whole.text)
 
 
+@pytest.mark.parametrize(
+    "file, command",
+    [("please_repeat_after_me.wav", CommandId.REPEAT), ("no_milk_in_the_fridge.wav", CommandId.NO_MILK)],
+)
+def test_more_words_after_a_command_heard_as_one_long_hesitation_unmake_it(
+    recognizer: Recognizer, file: str, command: CommandId
+) -> None:
+    heard = recognize_file(recognizer, CLIPS / file)
+    unlimited = recognize_file(Recognizer(load(), max_hesitation=1e9), CLIPS / file)
+    assert heard.command is None, heard.text
+    assert (unlimited.command, unlimited.text.split()[-1]) == (command, "uh")
+
+
 @pytest.mark.parametrize("file, command", [("left.wav", CommandId.LEFT), ("right.wav", CommandId.RIGHT)])
 def test_left_and_right_only_answer_the_side_question(recognizer: Recognizer, file: str, command: CommandId) -> None:
     assert recognize_file(recognizer, CLIPS / file).command is None
