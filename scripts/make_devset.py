@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
 def _plan(content: Content) -> dict[Clip, Base]:
     """Every synthesized clip: its manifest row -> the utterance it is made from."""
     rng = random.Random(SEED)
-    matcher = PhraseMatcher(content.phrases, content.fillers)
+    matcher = PhraseMatcher(content.phrases, content.fillers.before, content.fillers.after)
     voices = VOICES
     plan: dict[Clip, Base] = {}
 
@@ -509,6 +509,7 @@ TEST_CLIPS = [
     ("phone_numbers_on_the_fridge.wav", "The phone numbers are on the fridge.", "slt", "", ""),
     ("please_repeat_after_me.wav", "Please repeat after me.", "awb", "", ""),
     ("no_milk_in_the_fridge.wav", "There's no milk in the fridge.", "awb", "", ""),
+    ("please_repeat_after_me_slt.wav", "Please repeat after me.", "slt", "", ""),
 ]
 
 

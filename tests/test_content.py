@@ -73,6 +73,8 @@ BAD = {
     "missing response": ("guide.yaml", GUIDE, "  resumed: Picking up again.\n", "", "responses.resumed", "  welcome:"),
     "tempo outside bounds": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 12", "rhythm.press_seconds", "press_seconds"),
     "key with a line break": ("guide.yaml", GUIDE, "  title: Hand expressing", '  "ti\\ntle": Hand expressing', "meta.'ti\\ntle'", '"ti\\ntle"'),
+    "filler of two words": ("commands.yaml", COMMANDS, "  after: [um,", "  after: [thank you,", "fillers.after[0]", "after: [thank you,"),
+    "fillers not by side": ("commands.yaml", COMMANDS, "  before: [um,", "  around: [um,", "fillers.around", "around: [um,"),
     "no side question": ("guide.yaml", GUIDE, "    ask: side\n", "", "steps", "  - id: wash"),
 }
 
@@ -156,12 +158,12 @@ def test_a_missing_file_and_a_directory_are_clear_errors(tmp_path):
 
 
 def test_a_section_defined_in_two_files_names_both(content_dir):
-    (content_dir / "extra.yaml").write_text("fillers: [um]\n", encoding="utf-8")
+    (content_dir / "extra.yaml").write_text("fillers: {before: [um], after: []}\n", encoding="utf-8")
     with pytest.raises(ContentError, match="fillers.*already defined in"):
         content.load(content_dir)
 
 
 def test_a_file_of_one_section_overrides_that_section(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text("fillers: [um, like]\n", encoding="utf-8")
-    assert content.load(ROOT / "content", override=path).fillers == ("um", "like")
+    path.write_text("fillers:\n  before: [um, like]\n  after: [please]\n", encoding="utf-8")
+    assert content.load(ROOT / "content", override=path).fillers == content.Fillers(("um", "like"), ("please",))

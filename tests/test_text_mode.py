@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from voice.commands import CommandId, PhraseMatcher
+
 from .shared import CONTENT, ROOT, STEP_IDS, run_cli
 
 # Every fact of the leaflet, as the assistant words it.
@@ -91,6 +93,13 @@ def test_end_of_input_ends_the_session_as_stop_does():
 def test_filler_words_around_a_typed_command_are_fine():
     result = run_cli("--text", stdin=b"um, where am I please\nstop\n")
     assert "Step 1 of" in result.stdout.decode()
+
+
+def test_typed_fillers_are_the_spoken_ones_on_each_side():
+    fillers = CONTENT.fillers
+    matcher = PhraseMatcher(CONTENT.phrases, fillers.before, fillers.after)
+    assert matcher.match("can you, next") is CommandId.NEXT
+    assert matcher.match("next, can you") is None
 
 
 def test_bad_lines_get_not_understood_and_the_session_goes_on():

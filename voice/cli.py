@@ -283,7 +283,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                     session.set_mode(mode)
                     runner.output_failed(str(exc))
             if mode is InputMode.TEXT:
-                matcher = PhraseMatcher(content.phrases, content.fillers)
+                matcher = PhraseMatcher(content.phrases, content.fillers.before, content.fillers.after)
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process

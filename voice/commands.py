@@ -53,18 +53,21 @@ def normalize(text: str) -> tuple[str, ...]:
 class PhraseMatcher:
     """Finds the command a whole utterance names, allowing filler words around it."""
 
-    def __init__(self, phrases: Mapping[CommandId, Iterable[str]], fillers: Iterable[str]) -> None:
-        self._fillers = frozenset(fillers)
+    def __init__(
+        self, phrases: Mapping[CommandId, Iterable[str]], before: Iterable[str], after: Iterable[str]
+    ) -> None:
+        self._before = frozenset(before)
+        self._after = frozenset(after)
         self._by_words = {
             normalize(phrase): command for command, items in phrases.items() for phrase in items
         }
 
     def strip_fillers(self, words: tuple[str, ...]) -> tuple[str, ...]:
-        """Words without the filler words at either end."""
+        """Words without the filler words before and after."""
         start, end = 0, len(words)
-        while start < end and words[start] in self._fillers:
+        while start < end and words[start] in self._before:
             start += 1
-        while end > start and words[end - 1] in self._fillers:
+        while end > start and words[end - 1] in self._after:
             end -= 1
         return words[start:end]
 

@@ -101,6 +101,14 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Fillers:
+    """Words said around a command ("um, next please"), on each side."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CommandSpec:
     id: CommandId
     phrases: tuple[str, ...]
@@ -141,7 +149,7 @@ class Content:
     contacts: tuple[Contact, ...]
     responses: dict[str, str]
     commands: dict[CommandId, CommandSpec]
-    fillers: tuple[str, ...]
+    fillers: Fillers
     input_modes: dict[str, dict[str, str]]
     """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
     rhythm: RhythmSettings
@@ -335,14 +343,18 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
     return commands
 
 
-def _fillers(doc: Doc, node: Node) -> tuple[str, ...]:
-    fillers = []
-    for i, item in enumerate(doc.sequence(node, "fillers", min_items=0)):
-        words = normalize(doc.text(item, f"fillers[{i}]"))
-        if len(words) != 1:
-            raise doc.error(item, f"fillers[{i}]", "a filler is one word")
-        fillers.append(words[0])
-    return tuple(fillers)
+def _fillers(doc: Doc, node: Node) -> Fillers:
+    sides = doc.mapping(node, "fillers", ("before", "after"))
+    words: dict[str, tuple[str, ...]] = {}
+    for side, items in sides.items():
+        found = []
+        for i, item in enumerate(doc.sequence(items, f"fillers.{side}", min_items=0)):
+            word = normalize(doc.text(item, f"fillers.{side}[{i}]"))
+            if len(word) != 1:
+                raise doc.error(item, f"fillers.{side}[{i}]", "a filler is one word")
+            found.append(word[0])
+        words[side] = tuple(found)
+    return Fillers(**words)
 
 
 def _input_modes(doc: Doc, node: Node) -> dict[str, dict[str, str]]:

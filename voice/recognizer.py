@@ -1,7 +1,7 @@
 """Spoken commands from a stream of 16 kHz mono audio, offline, with PocketSphinx.
 
 One decoder, built once, listens with a grammar compiled from the content:
-every command phrase, with at most one filler word on each side, against a
+every command phrase, with at most one filler word before and after, against a
 loop of "other" sounds (everyday short words, the assistant's count words and
 single phones). An utterance is a command only when the command branch
 explains it better than the loop, so "no", "go" or "stop it, you two" are
@@ -521,9 +521,11 @@ class Recognizer:
                     phrases.setdefault(command, []).append(" ".join(words))
         if not phrases:
             raise EngineError("no command phrase can be heard: none is in the pronunciation dictionary")
-        fillers = sorted({w for w in content.fillers if self._pronounceable((w,), f"the filler {w!r}")})
-        self._core_words = {w for items in phrases.values() for p in items for w in p.split()} - set(fillers)
-        command_words = self._command_words = self._core_words | set(fillers)
+        said = content.fillers
+        fillers = {w for w in {*said.before, *said.after} if self._pronounceable((w,), f"the filler {w!r}")}
+        before, after = sorted(fillers.intersection(said.before)), sorted(fillers.intersection(said.after))
+        self._core_words = {w for items in phrases.values() for p in items for w in p.split()} - fillers
+        command_words = self._command_words = self._core_words | fillers
         rhythm = content.rhythm
         cues = [w for text in (rhythm.press_word, rhythm.release_word, *rhythm.count_words) for w in normalize(text)]
         others = sorted({w for w in (*_OTHER_WORDS, *cues) if w not in command_words and self._decoder.lookup_word(w)})
@@ -532,18 +534,19 @@ class Recognizer:
                 # Rebuilding the search once, with the last word, is enough.
                 self._decoder.add_word(_PHONE_PREFIX + phone.lower(), phone, i == len(_PHONES))
             others += [_PHONE_PREFIX + phone.lower() for phone in _PHONES]
-        slot = "[<filler>] " * self.tuning.max_fillers if fillers else ""
+        n = self.tuning.max_fillers
+        lead = "[<before>] " * n if before else ""
+        trail = " [<after>]" * n if after else ""
         other = " | <other>+" if self.tuning.other else ""
         lines = [
             "#JSGF V1.0;",
             "grammar commands;",
-            f"public <utterance> = ({slot}<phrase> {slot.strip()}){other};",
+            f"public <utterance> = ({lead}<phrase>{trail}){other};",
             f"<phrase> = {' | '.join(sorted({p for items in phrases.values() for p in items}))};",
             f"<other> = {' | '.join(others)};",
         ]
-        if fillers:
-            lines.append(f"<filler> = {' | '.join(fillers)};")
-        return PhraseMatcher(phrases, fillers), "\n".join(lines) + "\n"
+        lines += [f"<{name}> = {' | '.join(words)};" for name, words in (("before", before), ("after", after)) if words]
+        return PhraseMatcher(phrases, before, after), "\n".join(lines) + "\n"
 
     def _pronounceable(self, words: tuple[str, ...], what: str) -> bool:
         """Every word is in the dictionary, or added to it from _EXTRA_WORDS."""
