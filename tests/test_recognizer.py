@@ -110,7 +110,9 @@ def test_words_that_never_end_a_command_are_not_heard_after_one(recognizer: Reco
     # "Please repeat after me" heard as "please repeat that, can" while "can" could come after a command.
     fillers = load().fillers
     either_side = tmp_path / "fillers.yaml"
-    either_side.write_text(f"fillers:\n  before: {list(fillers.before)}\n  after: {list(fillers.before)}\n")
+    either_side.write_text(
+        f"fillers:\n  before: {list(fillers.before)}\n  after: {list(fillers.before)}\n", encoding="utf-8"
+    )
     assert "can" in fillers.before and "can" not in fillers.after
     clip = CLIPS / "please_repeat_after_me_slt.wav"
     assert recognize_file(recognizer, clip).command is None

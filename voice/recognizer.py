@@ -580,6 +580,8 @@ _SEG_FRAME_RATE = 100
 _ALTERNATE = re.compile(r"\(\d+\)$")
 # Hesitations that the CMU dictionary lacks.
 _EXTRA_WORDS = {"erm": "ER M", "mm": "M", "hmm": "HH M"}
+# Fillers that are sounds rather than words: they stretch to fit whatever follows
+# a command (see Tuning.max_hesitation).
 _HESITATIONS = frozenset({"um", "uh", "er", "erm", "mm", "hmm"})
 
 
