@@ -218,10 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     # comes out some samples longer or shorter), so each of the assistant's texts
     # is made in a fresh process.
     own = [b for b in bases if b.synth == "assistant"]
+    others = [b for b in bases if b.synth != "assistant"]
     with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:
         list(pool.map(_synthesize, own, [base_dir] * len(own)))
     with ProcessPoolExecutor(args.jobs) as pool:
-        others = [b for b in bases if b.synth != "assistant"]
         list(pool.map(_synthesize, others, [base_dir] * len(others), chunksize=8))
         n = len(clips)
         list(pool.map(_render, clips, [base_dir / plan[c].name for c in clips], [out] * n, [babble] * n, chunksize=16))

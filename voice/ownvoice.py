@@ -49,8 +49,9 @@ MIN_ANCHORS = 5
 """Distinct frames the aligned hashes of a strong match start from."""
 MIN_SHARE = 0.06
 """Of all the hashes of the heard audio, the share aligned in a strong match. Its
-own prompts taken for commands on the dev set: 9% (reverberant) to 17%; 0.6 s
-pieces of them: 35% typically, under 6% in 1 of 2165. Other espeak-ng voices'
+own prompts taken for commands on the dev set: 9% (reverberant) to 17%, but 5.5%
+for a reverberant "Paused." on one build whose last bits differed; 0.6 s pieces
+of them: 35% typically, under 6% in 1 of 2165. Other espeak-ng voices'
 commands that were strong matches otherwise: 1 to 16%, 9 of 15 under 6%."""
 ECHO_SECONDS = 0.5
 """How long after it stops talking its voice may still come back (room, audio buffers)."""
