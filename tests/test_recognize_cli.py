@@ -126,7 +126,9 @@ def test_plain_output_names_file_and_command():
 def test_tune_tries_another_setting_on_the_same_files():
     sentence = str(CLIPS / "go_back_to_sleep.wav")
     default = results(run_cli("recognize", "--json", sentence).stdout)
-    tuned = results(run_cli("recognize", "--json", "--tune", "max_tail=1e9", sentence).stdout)
+    tuned = results(
+        run_cli("recognize", "--json", "--tune", "max_tail=1e9", "--tune", "max_unworded=1e9", sentence).stdout
+    )
     assert default["go_back_to_sleep.wav"]["command"] is None
     assert tuned["go_back_to_sleep.wav"]["command"] == "back"
 

@@ -12,7 +12,7 @@ import pytest
 from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, pcm16, read_wav, write_wav
 from voice.commands import CommandId
 from voice.content import DEFAULT_DIR, load
-from voice.errors import AudioFileError, EngineError
+from voice.errors import AudioFileError, EngineError, OptionError
 from voice.recognizer import Recognition, Recognizer, hear_file, recognize_file
 
 from .shared import CLIPS, clip_rows
@@ -69,6 +69,35 @@ def test_real_yes_and_no_answer_a_yes_or_no_question(
 ) -> None:
     heard = [recognize_file(recognizer, path, frozenset({"yes_no"})).command for path in real(word)[:10]]
     assert heard.count(command) >= least, heard
+
+
+# Real answers, each heard by the loop of other sounds from a faint first sound on
+# when no onset sound may come before a command.
+@pytest.mark.parametrize(
+    "word, name",
+    [("yes", "37dca74f"), ("yes", "798f702a"), ("yes", "c7dc7278"),
+     ("no", "7bae88ed"), ("no", "d91a159e"), ("no", "e0c782d5")],
+)
+def test_a_faint_sound_before_a_command_is_not_taken_for_other_speech(word: str, name: str) -> None:
+    path, asked = SPEECH / word / f"{name}.wav", frozenset({"yes_no"})
+    heard = recognize_file(Recognizer(load()), path, asked)
+    without = recognize_file(Recognizer(load(), onset_phones=""), path, asked)
+    assert heard.command == CommandId(word), heard.text
+    assert without.command is None, without.text
+
+
+def test_onset_phones_must_be_phones() -> None:
+    with pytest.raises(OptionError, match="XX not among the phones"):
+        Recognizer(load(), onset_phones="DH XX")
+
+
+def test_speech_taken_for_silence_after_a_command_unmakes_it() -> None:
+    # "Stop it, you two." heard as "stop" and a long silence that holds the rest.
+    clip = CLIPS / "stop_it_you_two_espeak.wav"
+    heard = recognize_file(Recognizer(load()), clip)
+    unlimited = recognize_file(Recognizer(load(), max_unworded=1e9), clip)
+    assert heard.command is None, heard.text
+    assert (unlimited.command, unlimited.text) == (CommandId.STOP, "stop")
 
 
 def test_real_stop_is_heard_as_stop(recognizer: Recognizer) -> None:
