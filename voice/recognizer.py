@@ -174,9 +174,9 @@ class Tuning:
     On the dev set, the recognizer alone (before its own voice is set aside):
     commands understood 1051 -> 1081 of 1545 (clean 541 -> 549 of 665), real
     "stop" 53 -> 54 of 67, real "yes" and "no" when asked 51 -> 54 and 48 ->
-    50; false accepts 11 -> 12 of 747. Any phone allowed
-    there: 1098 and 556, but real "yes" fired a command unasked and
-    "stop" was heard as another command more often. "": none."""
+    50; false accepts 11 -> 12 of 747. Any phone allowed there: 1098 and 556,
+    but real "yes" fired a command unasked and "stop" was heard as another
+    command more often. "": none."""
     word_penalty: float = 1e-3
     """Word insertion probability: low, so that a loop of phones and short
     words costs more than the few words of a command."""
@@ -560,18 +560,18 @@ class Recognizer:
         rhythm = content.rhythm
         cues = [w for text in (rhythm.press_word, rhythm.release_word, *rhythm.count_words) for w in normalize(text)]
         others = sorted({w for w in (*_OTHER_WORDS, *cues) if w not in command_words and self._decoder.lookup_word(w)})
-        if self.tuning.phone_garbage:
-            for i, phone in enumerate(_PHONES, 1):
-                # Rebuilding the search once, with the last word, is enough.
-                self._decoder.add_word(_PHONE_PREFIX + phone.lower(), phone, i == len(_PHONES))
-            others += [_PHONE_PREFIX + phone.lower() for phone in _PHONES]
-        unknown = sorted(set(self.tuning.onset_phones.split()) - set(_PHONES))
+        onset_phones = self.tuning.onset_phones.split()
+        unknown = sorted(set(onset_phones) - set(_PHONES))
         if unknown:
             raise OptionError(f"onset_phones: {' '.join(unknown)} not among the phones {' '.join(_PHONES)}")
-        onset = [_PHONE_PREFIX + phone.lower() for phone in self.tuning.onset_phones.split()]
-        if not self.tuning.phone_garbage:
-            for i, phone in enumerate(self.tuning.onset_phones.split(), 1):
-                self._decoder.add_word(_PHONE_PREFIX + phone.lower(), phone, i == len(onset))
+        garbage = _PHONES if self.tuning.phone_garbage else ()
+        # Each phone the grammar uses as a word of its own.
+        used = [phone for phone in _PHONES if phone in garbage or phone in onset_phones]
+        for i, phone in enumerate(used, 1):
+            # Rebuilding the search once, with the last word, is enough.
+            self._decoder.add_word(_phone_word(phone), phone, i == len(used))
+        others += [_phone_word(phone) for phone in garbage]
+        onset = [_phone_word(phone) for phone in onset_phones]
         n = self.tuning.max_fillers
         lead = ("[<onset>] " if onset else "") + ("[<before>] " * n if before else "")
         trail = " [<after>]" * n if after else ""
@@ -616,6 +616,13 @@ _PHONES = (
     "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH"
 ).split()
 _PHONE_PREFIX = "_"
+
+
+def _phone_word(phone: str) -> str:
+    """The grammar's word for a phone alone: "DH" -> "_dh"."""
+    return _PHONE_PREFIX + phone.lower()
+
+
 # The decoder's frames per second (its default), and how it marks a word's
 # alternate pronunciations in its segmentation ("repeat(2)").
 _SEG_FRAME_RATE = 100
