@@ -569,13 +569,13 @@ class Recognizer:
         cues = [w for text in (rhythm.press_word, rhythm.release_word, *rhythm.count_words) for w in normalize(text)]
         others = sorted({w for w in (*_OTHER_WORDS, *cues) if w not in command_words and self._decoder.lookup_word(w)})
         onset_phones = self._phones("onset_phones")
-        garbage = self._phones("other_phones")
+        other_phones = self._phones("other_phones")
         # Each phone the grammar uses as a word of its own.
-        used = [phone for phone in _PHONES if phone in garbage or phone in onset_phones]
+        used = [phone for phone in _PHONES if phone in other_phones or phone in onset_phones]
         for i, phone in enumerate(used, 1):
             # Rebuilding the search once, with the last word, is enough.
             self._decoder.add_word(_phone_word(phone), phone, i == len(used))
-        others += [_phone_word(phone) for phone in garbage]
+        others += [_phone_word(phone) for phone in other_phones]
         onset = [_phone_word(phone) for phone in onset_phones]
         n = self.tuning.max_fillers
         lead = ("[<onset>] " if onset else "") + ("[<before>] " * n if before else "")
