@@ -11,19 +11,17 @@ frequency by frequency, by a Wiener gain from its signal-to-noise ratio,
 smoothed over time ("decision-directed") so that the noise left does not
 warble. Speech over silence, babble or a television passes unchanged (their
 quiet moments are not steady), and so does noise fainter than what the
-recognizer adds itself. It costs about 0.15 ms a 20 ms frame.
+recognizer adds itself. It costs about 0.07 ms a 20 ms frame.
 """
 
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 
 from .audio import pcm16
 
 # Seconds of frames the noise is estimated over, the percentile of each frequency's
-# power taken, and how often it is estimated again (in frames; it costs 1.4 ms).
+# power taken, and how often it is estimated again (in frames; it costs 0.23 ms).
 _MEMORY_SECONDS = 5.0
 _PERCENTILE = 10
 _EVERY_FRAMES = 10
@@ -60,7 +58,10 @@ class NoiseSuppressor:
         self._floor = floor
         # A frame's mean spectral power is its samples' mean square times this.
         self._quietest_db = 10 * np.log10(quietest * np.sum(self._window**2))
-        self._recent: deque[np.ndarray] = deque(maxlen=round(_MEMORY_SECONDS * rate / frame_samples))
+        # The last seconds' power spectra, a row per frequency (a ring of columns):
+        # sorting contiguous rows is what makes a percentile of each cheap.
+        self._recent = np.zeros((frame_samples + 1, round(_MEMORY_SECONDS * rate / frame_samples)))
+        self._filled = 0
         self._noise: np.ndarray | None = None
         self._since = 0
         self.restart()
@@ -81,7 +82,7 @@ class NoiseSuppressor:
         """The room's noise from audio heard before, not cleaned."""
         for power in self._spectra(np.frombuffer(pcm, dtype="<i2").astype(np.float64))[1]:
             if power.mean() >= _SILENCE_POWER:
-                self._recent.append(power)
+                self._remember(power)
         self._estimate()
 
     def clean(self, pcm: bytes) -> bytes:
@@ -115,24 +116,29 @@ class NoiseSuppressor:
     def _observe(self, power: np.ndarray) -> None:
         if power.mean() < _SILENCE_POWER:
             return
-        self._recent.append(power)
+        self._remember(power)
         self._since += 1
         if self._since >= _EVERY_FRAMES:
             self._estimate()
 
+    def _remember(self, power: np.ndarray) -> None:
+        self._recent[:, self._filled % self._recent.shape[1]] = power
+        self._filled += 1
+
     def _estimate(self) -> None:
         self._since = 0
-        if len(self._recent) < _MIN_FRAMES:
+        count = min(self._filled, self._recent.shape[1])
+        if count < _MIN_FRAMES:
             return
-        powers = np.array(self._recent)
-        levels = 10 * np.log10(powers.mean(axis=1))
+        powers = self._recent[:, :count]
+        levels = 10 * np.log10(powers.mean(axis=0))
         low, high = np.percentile(levels, _STEADY_SPAN)
         if high - low > _STEADY_DB:
             self._noise = None  # no steady noise: the quiet frames are speech or silence
         elif low < self._quietest_db:
             self._noise = None  # too faint to matter: taking it out would only garble
         else:
-            self._noise = np.percentile(powers, _PERCENTILE, axis=0) * self._over
+            self._noise = _percentile(powers, _PERCENTILE) * self._over
 
     def _gain(self, power: np.ndarray, speech: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The gain for a frame of this power, given the cleaned speech power of the
@@ -142,3 +148,13 @@ class NoiseSuppressor:
         snr = _SMOOTHING * speech / self._noise + (1 - _SMOOTHING) * np.maximum(power / self._noise - 1, 0)
         gain = np.maximum(snr / (1 + snr), self._floor)
         return gain, gain**2 * power
+
+
+def _percentile(rows: np.ndarray, percent: float) -> np.ndarray:
+    """np.percentile(rows, percent, axis=1) (linear interpolation), by sorting:
+    numpy's own takes 1.1 ms for 5 s of spectra, a sort 0.15 ms."""
+    ordered = np.sort(rows, axis=1)
+    index = percent / 100 * (rows.shape[1] - 1)
+    low = int(index)
+    high = min(low + 1, rows.shape[1] - 1)
+    return ordered[:, low] + (ordered[:, high] - ordered[:, low]) * (index - low)
