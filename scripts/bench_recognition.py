@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark the command recognizer on the dev set (scripts/make_devset.py).
+"""Benchmark the command recognizer on the dev set (scripts/make_devset.py, run first if the set is missing).
 
     python scripts/bench_recognition.py [--quick] [--naive-every 8] [--jobs 2]
         [--tune SETTING=VALUE ...] [--devset build/devset] [--json build/bench.json]
@@ -64,7 +64,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     manifest = args.devset / "manifest.jsonl"
     if not manifest.exists():
-        parser.error(f"{manifest} not found: run scripts/make_devset.py first")
+        # One command measures from scratch: the dev set is built first.
+        print(f"{manifest} not found: building the dev set (scripts/make_devset.py)", file=sys.stderr, flush=True)
+        built = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "make_devset.py"), "--out", str(args.devset),
+             "--jobs", str(args.jobs)],
+            check=False,
+        )
+        if built.returncode != 0:
+            return built.returncode  # make_devset.py has said why
     rows = [json.loads(line) for line in manifest.read_text(encoding="utf-8").splitlines()]
     if args.quick:
         rng = random.Random(7)

@@ -71,3 +71,16 @@ def test_the_benchmark_scores_the_naive_way_beside_it(tmp_path: Path) -> None:
     assert report["naive"]["commands_clean"]["n"] == 1
     assert report["naive"]["false_accepts_non_command"]["n"] == 1
     assert report["naive"]["seconds_per_clip"]["median"] > 0
+
+
+def test_the_benchmark_builds_a_missing_dev_set_first(tmp_path: Path) -> None:
+    # With no synthesizer on the PATH, make_devset.py's own refusal shows the hand-over.
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_recognition.py"), "--devset", str(tmp_path / "devset"),
+         "--json", str(tmp_path / "bench.json"), "--markdown", str(tmp_path / "bench.md")],
+        capture_output=True, text=True, timeout=120, env={"PATH": str(tmp_path)},
+    )
+    assert done.returncode == 2, done.stderr
+    assert "building the dev set" in done.stderr
+    assert "make_devset.py: error: espeak-ng is not installed" in done.stderr
+    assert not (tmp_path / "bench.json").exists()
