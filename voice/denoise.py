@@ -151,8 +151,8 @@ class NoiseSuppressor:
 
 
 def _percentile(rows: np.ndarray, percent: float) -> np.ndarray:
-    """np.percentile(rows, percent, axis=1) (linear interpolation), by sorting:
-    numpy's own takes 1.1 ms for 5 s of spectra, a sort 0.15 ms."""
+    """np.percentile(rows, percent, axis=1) (linear interpolation), by sorting
+    each row: on these contiguous rows, several times faster than numpy's own."""
     ordered = np.sort(rows, axis=1)
     index = percent / 100 * (rows.shape[1] - 1)
     low = int(index)

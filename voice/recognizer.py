@@ -104,8 +104,7 @@ class Tuning:
     min_speech: float = 0.2
     """Less speech than this is a click or a bump, not a word: no "not understood"
     (the VAD also takes the first frames of a stream for speech, and 0.14 s of a
-    60 ms click). Even 0.25 s lost none of 884 command clips (clean, fast, quiet,
-    reverberant, real)."""
+    60 ms click). Commands have a floor of their own (min_command_speech)."""
     min_command_speech: float = 0.1
     """A command, though, may hold less: a crisp real "stop" held 0.14 s of what
     the VAD takes for speech (at 0.2, the one clip of the dev set's 2804 that
