@@ -481,6 +481,7 @@ TEST_CLIPS = [
     ("repeat.wav", "repeat", "flite slt", "repeat", ""),
     ("no_milk.wav", "no milk", "flite kal16", "no_milk", ""),
     ("pause.wav", "pause", "flite awb", "pause", ""),
+    ("wait.wav", "wait", "flite kal", "pause", ""),
     ("carry_on.wav", "carry on", "flite slt", "resume", ""),
     ("slower.wav", "slower", "flite kal16", "slower", ""),
     ("faster.wav", "faster", "flite awb", "faster", ""),
