@@ -482,6 +482,8 @@ TEST_CLIPS = [
     ("no_milk.wav", "no milk", "flite kal16", "no_milk", ""),
     ("pause.wav", "pause", "flite awb", "pause", ""),
     ("wait.wav", "wait", "flite kal", "pause", ""),
+    # Its reverberant tail heard as a long "um" after the command.
+    ("no_milk_reverb.wav", "no milk", "flite awb", "no_milk", "", "reverb"),
     ("carry_on.wav", "carry on", "flite slt", "resume", ""),
     ("slower.wav", "slower", "flite kal16", "slower", ""),
     ("faster.wav", "faster", "flite awb", "faster", ""),
@@ -520,12 +522,17 @@ def _test_clips(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     lines = ["file\ttext\tvoice\texpected\tanswers"]
     with tempfile.TemporaryDirectory() as tmp:
-        for file, text, voice, expected, answers in TEST_CLIPS:
+        for file, text, voice, expected, answers, *condition in TEST_CLIPS:
             synth, name, *arg = voice.split()
             base = Base(synth, name, "".join(arg), text)
             _synthesize(base, Path(tmp))
-            shutil.copyfile(Path(tmp) / base.name, out / file)
-            lines.append("\t".join((file, text, f"{synth} {name}", expected, answers)))
+            if condition:
+                effect = SOX_EFFECTS[condition[0]]
+                subprocess.run([*SOX, str(Path(tmp) / base.name), str(out / file), *effect], check=True)
+            else:
+                shutil.copyfile(Path(tmp) / base.name, out / file)
+            voiced = " ".join((synth, name, *(f"({c})" for c in condition)))
+            lines.append("\t".join((file, text, voiced, expected, answers)))
     (out / "manifest.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(TEST_CLIPS)} clips in {out}")
 

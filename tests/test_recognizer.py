@@ -144,6 +144,13 @@ def test_more_words_after_a_command_heard_as_one_long_hesitation_unmake_it(
     assert (unlimited.command, unlimited.text.split()[-1]) == (command, "uh")
 
 
+def test_a_soft_hesitation_after_a_command_does_not_unmake_it(recognizer: Recognizer) -> None:
+    # The reverberant tail, heard as an "um" 0.22 s long, is all more than 10 dB
+    # softer than the command: no more words.
+    heard = recognize_file(recognizer, CLIPS / "no_milk_reverb.wav")
+    assert (heard.command, heard.text.split()[-1]) == (CommandId.NO_MILK, "um")
+
+
 def test_words_that_never_end_a_command_are_not_heard_after_one(recognizer: Recognizer, tmp_path: Path) -> None:
     # "Please repeat after me" heard as "please repeat that, can" while "can" could come after a command.
     fillers = load().fillers
