@@ -292,7 +292,9 @@ class Recognizer:
         gain, the noise, the cepstral mean) and restart the noise floor, so
         that the next utterance is heard as a session's first. The voice
         activity detector runs on: started afresh for each file, it lost 15 of
-        the dev set's 665 clean commands.
+        the dev set's 665 clean commands; settled first on faint noise (a fresh
+        one takes its first 80 ms for speech), 6 of them, 15 of 1545 in all
+        conditions and 2 of 67 real "stop"s.
         """
         if self._utterance is not None and self._utterance.decoding:
             self._decoder.end_utt()
@@ -774,7 +776,9 @@ def hear_file(
     pcm = read_wav(path)
     silence = bytes(int(_FILE_PADDING * SAMPLE_RATE) * SAMPLE_WIDTH)
     # Each file is a session of its own that has already heard the file's voice
-    # and room: its result does not hang on the files before.
+    # and room. Only the voice activity detector runs on (see reset), so a file
+    # after others can be heard a little otherwise than alone: a real "yes"
+    # ending in a soft "um" was "yes, um" after others, "previous, um" alone.
     recognizer.reset(new_session=True)
     recognizer.adapt(pcm[: _ADAPT_SECONDS * SAMPLE_RATE * SAMPLE_WIDTH])
     offset = recognizer.seconds_fed + _FILE_PADDING
