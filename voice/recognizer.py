@@ -509,9 +509,8 @@ class Recognizer:
             return 0.0, 0.0, 0.0
         start, end = core[0][0], core[-1][1]
         loud = loudness > np.percentile(loudness[start:end], 90) - self.tuning.tail_db
-        words = [(word, start, end) for word, start, end in segments if not word.startswith(_NOT_WORDS)]
-        last_word, last_start, last = words[-1]
-        hesitation = loud[last_start:last] if last_word in _HESITATIONS else loud[:0]
+        last_word, last_start, last = [seg for seg in segments if not seg[0].startswith(_NOT_WORDS)][-1]
+        hesitation = loud[last_start:last] if last_word in _HESITATIONS else []
         return (
             float(np.count_nonzero(loud[end:])) / _SEG_FRAME_RATE,
             float(np.count_nonzero(loud[last:])) / _SEG_FRAME_RATE,
