@@ -14,7 +14,9 @@ word does unmakes the command.
 Steady noise in the room (a fan, a hiss) is taken out first (voice.denoise).
 A soft voice, or a microphone set low, is raised to the loudness the model
 knows, as far as the room's noise allows, from what was heard of her voice
-before; what was not understood before her loudness was known is heard again.
+before, and a narrowband one (a headset's call mode) has its empty upper band
+filled in (voice.bandwidth); what was not understood before her voice was
+known is heard again.
 
 A voice activity detector cuts the stream into utterances and the decoder
 runs while speech goes on: once the words so far make a complete command, a
@@ -36,6 +38,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, pcm16, read_wav
 from .commands import CommandId, PhraseMatcher, normalize
+from .bandwidth import BandExtension
 from .content import Content
 from .denoise import NoiseSuppressor
 from .errors import EngineError, OptionError
@@ -69,6 +72,8 @@ class Recognition:
     """The utterance's audio as decoded (16 kHz mono s16), to tell the assistant's own voice."""
     gain: float = 0.0
     """dB by which that audio was raised from the microphone's (see Tuning.speech_level)."""
+    extended: bool = False
+    """Its upper band was filled in, as narrowband audio is (voice.bandwidth)."""
     microphone_audio: bytes = b""
     """The same audio as the microphone gave it: her loudness and the room's, and
     what is heard again at another gain (Recognizer.hers)."""
@@ -134,6 +139,12 @@ class Tuning:
     """The least gain any frequency is left with when noise is taken out: less
     leaves a warbling residue. The same clips: 51 and 36 at 0.05, 49 and 44 at
     0.1, 47 and 43 at 0.2 (at 6; 50 and 41 at 8 with 0.1)."""
+    narrow_db: float = -55.0
+    """Her voice is narrowband when, as the microphone gives it, the band of 4.3
+    to 7.5 kHz is this many dB below that of 0.3 to 3.7 kHz: its upper band is
+    then filled in (voice.bandwidth)."""
+    mirror: float = 0.3
+    """The amplitude of what fills it, relative to the band it mirrors."""
     noise_floor: float = 40.0
     """Standard deviation, in 16-bit steps, of faint noise added to the input:
     digital silence (files, padding) matches no silence the model was trained on."""
@@ -251,6 +262,7 @@ class Recognizer:
         self._min_command_frames = round(t.min_command_speech / self._frame_seconds)
         self._noise = np.random.default_rng(0)
         self._gain = _Gain(self.tuning)
+        self._band = BandExtension(self.tuning.narrow_db, self.tuning.mirror)
         self._suppressor = self._new_suppressor()
         # The microphone's last frame, kept while the suppressor gives out the one before.
         self._given = bytes(self._frame_bytes)
@@ -302,6 +314,7 @@ class Recognizer:
             self._decoder.set_cmn(self.tuning.cmn_init)
             self._noise = np.random.default_rng(0)  # the same audio is heard the same way
             self._gain = _Gain(self.tuning)
+            self._band = BandExtension(self.tuning.narrow_db, self.tuning.mirror)
             self._suppressor = self._new_suppressor()
         elif self._suppressor is not None:
             self._suppressor.restart()
@@ -328,6 +341,7 @@ class Recognizer:
             return b"".join(f for f, s in zip(chunks(audio, self._frame_bytes), is_speech) if s)
 
         self._gain.learn(speech_in(whole), whole)
+        self._band.learn(speech_in(whole))
         # The cepstral mean of the speech as it will be heard: at the gain just learnt.
         speech = speech_in(self._as_heard(cleaned))
         self._decoder.start_utt()
@@ -336,17 +350,19 @@ class Recognizer:
 
     def hers(self, heard: Recognition, answers: frozenset[str] = frozenset()) -> Recognition:
         """An utterance that was hers (not the assistant's own voice coming back, which
-        would set the gain by the speaker's level): learn her loudness from it, and if
-        it was not understood and that raises her voice by _AGAIN_DB more than it was
-        heard at, hear it again (a soft voice's first command, heard before her
-        loudness was known). Else it is returned as it is."""
+        would set the gain by the speaker's level): learn her loudness and bandwidth
+        from it, and if it was not understood and would now be heard otherwise
+        (raised by _AGAIN_DB more, or its upper band filled in), hear it again (a
+        soft or narrowband voice's first command, heard before her voice was
+        known). Else it is returned as it is."""
         if not heard.heard_speech:
             return heard
         self._gain.learn(heard.microphone_audio, heard.microphone_audio)
+        self._band.learn(heard.microphone_audio)
         if (
             heard.command is not None
             or heard.given_up
-            or self._gain.db - heard.gain < _AGAIN_DB
+            or (self._gain.db - heard.gain < _AGAIN_DB and self._band.narrow == heard.extended)
             or self._utterance is not None  # the decoder is busy with the next one
         ):
             return heard
@@ -357,7 +373,9 @@ class Recognizer:
         self._decoder.end_utt()
         words, command, confidence = self._result(audio, answers)
         seconds = time.perf_counter() - begin
-        _LOGGER.debug("heard again, %.0f dB louder: %r", self._gain.db - heard.gain, words)
+        _LOGGER.debug(
+            "heard again, %.0f dB louder, upper band filled in %s: %r", self._gain.db - heard.gain, self._band.narrow, words
+        )
         return replace(
             heard,
             command=command,
@@ -367,6 +385,7 @@ class Recognizer:
             finish_seconds=heard.finish_seconds + seconds,
             audio=audio,
             gain=self._gain.db,
+            extended=self._band.narrow,
         )
 
     @property
@@ -400,6 +419,7 @@ class Recognizer:
                 len(self._pre_roll) - 1,
                 speech=sum(self._recent) - speech,
                 gain=self._gain.db,
+                extended=self._band.narrow,
             )
             utterance.microphone.append(b"".join(given for given, _ in self._pre_roll))
             utterance.audio.append(b"".join(heard for _, heard in self._pre_roll))
@@ -474,6 +494,7 @@ class Recognizer:
             finish_seconds=finish,
             audio=audio,
             gain=utterance.gain,
+            extended=utterance.extended,
             microphone_audio=b"".join(utterance.microphone),
             given_up=not utterance.decoding,
         )
@@ -549,8 +570,9 @@ class Recognizer:
         return NoiseSuppressor(frame, SAMPLE_RATE, t.noise_suppression, t.suppression_floor, t.noise_floor**2)
 
     def _as_heard(self, pcm: bytes) -> bytes:
-        """Microphone audio as the decoder hears it: raised by the gain, the noise floor added."""
-        return self._add_noise(self._gain.apply(pcm))
+        """Microphone audio as the decoder hears it: its upper band filled in if narrow,
+        raised by the gain, the noise floor added."""
+        return self._add_noise(self._gain.apply(self._band.apply(pcm)))
 
     def _add_noise(self, pcm: bytes) -> bytes:
         if not self.tuning.noise_floor or not pcm:
@@ -729,6 +751,8 @@ class _Utterance:
     seconds: float = 0.0
     gain: float = 0.0
     """dB its audio was raised by."""
+    extended: bool = False
+    """Its upper band was filled in."""
     decoding: bool = True
     audio: list[bytes] = field(default_factory=list)
     """What was decoded, pre-roll included."""
