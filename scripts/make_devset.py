@@ -474,7 +474,7 @@ def _real_clips(content: Content, out: Path) -> list[Clip]:
 
 # The committed test clips: (file, text, "synthesizer voice [argument]", expected
 # command, answers). Voices are flite ones, which the recognizer is meant to
-# handle, but for one sentence in espeak-ng's (see test_recognizer.py).
+# handle, but for two sentences in espeak-ng's (see test_recognizer.py).
 TEST_CLIPS = [
     ("next.wav", "next", "flite awb", "next", ""),
     ("back.wav", "back", "flite kal16", "back", ""),
@@ -519,6 +519,8 @@ TEST_CLIPS = [
     ("please_repeat_after_me.wav", "Please repeat after me.", "flite awb", "", ""),
     ("no_milk_in_the_fridge.wav", "There's no milk in the fridge.", "flite awb", "", ""),
     ("please_repeat_after_me_slt.wav", "Please repeat after me.", "flite slt", "", ""),
+    # Heard as "please repeat please".
+    ("please_repeat_after_me_rp.wav", "Please repeat after me.", "espeak-ng en-gb-x-rp+m3 180", "", ""),
     ("stop_it_you_two_espeak.wav", "Stop it, you two.", "espeak-ng en-us 170", "", ""),
 ]
 

@@ -543,6 +543,8 @@ class Recognizer:
         if words and words[0].startswith(_PHONE_PREFIX):
             # The onset sound, the one phone a command's path may hold.
             words = words[1:]
+        if len(words) > 2 and words[0] == words[-1] in _ONCE:
+            return None
         command = self._matcher.match(" ".join(words))
         if command is None:
             return None
@@ -681,6 +683,11 @@ _ALTERNATE = re.compile(r"\(\d+\)$")
 # What the decoder's segmentation holds besides words: silence ("<sil>"), the
 # grammar's empty transitions ("(NULL)") and noise ("[NOISE]").
 _NOT_WORDS = ("<", "(", "[")
+# Fillers nobody says on both sides of one command: heard so, they are a
+# sentence's words forced onto fillers. On the dev set, "please X please" was
+# only ever non-command speech ("Please repeat after me") or a command heard
+# as another; never a command understood.
+_ONCE = frozenset({"please"})
 # Hesitations that the CMU dictionary lacks.
 _EXTRA_WORDS = {"erm": "ER M", "mm": "M", "hmm": "HH M"}
 # Fillers that are sounds rather than words: they stretch to fit whatever follows
