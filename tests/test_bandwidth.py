@@ -38,6 +38,24 @@ def test_narrowband_speech_is_told_from_wideband() -> None:
     assert not learnt(WIDE).narrow
 
 
+def test_nothing_heard_teaches_nothing() -> None:
+    band = learnt(NARROW)
+    band.learn(b"")
+    assert band.narrow
+
+
+def test_another_microphone_is_learnt_within_a_few_utterances() -> None:
+    band = learnt(NARROW)
+    wide = read_wav(WIDE)
+    for _ in range(3):
+        band.learn(wide)
+    assert not band.narrow
+    narrow = read_wav(NARROW)
+    for _ in range(3):
+        band.learn(narrow)
+    assert band.narrow
+
+
 def test_wideband_audio_passes_unchanged() -> None:
     pcm = read_wav(WIDE)
     assert learnt(WIDE).apply(pcm) == pcm

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, pcm16, read_wav
-from .commands import CommandId, PhraseMatcher, normalize
 from .bandwidth import BandExtension
+from .commands import CommandId, PhraseMatcher, normalize
 from .content import Content
 from .denoise import NoiseSuppressor
 from .errors import EngineError, OptionError
@@ -373,9 +373,8 @@ class Recognizer:
         self._decoder.end_utt()
         words, command, confidence = self._result(audio, answers)
         seconds = time.perf_counter() - begin
-        _LOGGER.debug(
-            "heard again, %.0f dB louder, upper band filled in %s: %r", self._gain.db - heard.gain, self._band.narrow, words
-        )
+        louder = self._gain.db - heard.gain
+        _LOGGER.debug("heard again, %.0f dB louder, upper band filled in: %s: %r", louder, self._band.narrow, words)
         return replace(
             heard,
             command=command,
