@@ -110,7 +110,12 @@ class Listener:
             now = time.monotonic()
             for heard in recognizer.feed(chunk, self._answers()):
                 _LOGGER.debug(
-                    "heard %r: %s (%.2f, raised %.0f dB)", heard.text, heard.command, heard.confidence, heard.gain
+                    "heard %r: %s (%.2f, raised %.0f dB%s)",
+                    heard.text,
+                    heard.command,
+                    heard.confidence,
+                    heard.gain,
+                    ", upper band filled in" if heard.extended else "",
                 )
                 if not heard.heard_speech:
                     continue
