@@ -66,6 +66,7 @@ def test_a_narrowband_microphone_s_commands_are_acted_on(tmp_path):
             for phrase in ("repeat that", "again", "which step"):
                 pulse.speak(flite(tmp_path, phrase, "kal"), timeout=20)
                 time.sleep(1.5)
+            run.wait_for(lambda e: e["type"] == "command" and e["id"] == "where", question["t"], timeout=10)
             assert voice_commands(run, question["t"]) == ["repeat", "repeat", "where"]
             run.press(b"q")
             assert run.finish() == 0
