@@ -24,7 +24,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, pcm16
 
 # The bands compared (Hz): the voice's own, and the one a narrowband source leaves
-# empty. Speech of the dev set: upper band 4 to 48 dB below the lower (100 human
+# empty. Speech of the dev set: upper band at most 48 dB below the lower (100 human
 # speakers, synthetic voices, noise and reverberation); flite's 8 kHz voice 58
 # (quiet: dither fills it a little) to 79 dB below.
 _VOICE_BAND = (300.0, 3700.0)
