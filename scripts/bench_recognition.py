@@ -213,6 +213,8 @@ def _summarize(rows: list[dict], results: list[dict]) -> dict:
     pairs = list(zip(rows, results))
     understood = lambda row, result: result["command"] == row["expected"]  # noqa: E731
     fired = lambda row, result: result["command"] is not None  # noqa: E731
+    # Worse than not understood: she must first undo what it did.
+    misheard = lambda row, result: result["command"] not in (None, row["expected"])  # noqa: E731
     taken_for_own = lambda row, result: result["heard"] is not None and result["command"] is None  # noqa: E731
     commands = [(r, x) for r, x in pairs if r["expected"] and r["group"] != "real"]
     non_commands = [(r, x) for r, x in pairs if r["group"] in NON_COMMAND_GROUPS]
@@ -220,6 +222,8 @@ def _summarize(rows: list[dict], results: list[dict]) -> dict:
     summary: dict = {
         "commands_clean": rate(((r, x) for r, x in commands if r["condition"] == "clean"), understood),
         "commands_all": rate(commands, understood),
+        "commands_clean_misheard": rate(((r, x) for r, x in commands if r["condition"] == "clean"), misheard),
+        "commands_all_misheard": rate(commands, misheard),
         "commands_clean_flite_festival": rate(
             ((r, x) for r, x in commands if r["condition"] == "clean" and not espeak(r)), understood),
         "commands_all_flite_festival": rate(((r, x) for r, x in commands if not espeak(r)), understood),
@@ -313,6 +317,8 @@ def _markdown(report: dict) -> str:
         ("... flite/festival voices, all conditions", "commands_all_flite_festival", ""),
         ("... espeak-ng voices, clean", "commands_clean_espeak", ""),
         ("... espeak-ng voices, all conditions", "commands_all_espeak", ""),
+        ("Commands heard as another command, clean", "commands_clean_misheard", ""),
+        ("... all conditions", "commands_all_misheard", ""),
         ("False accepts, non-command speech and noise", "false_accepts_non_command", "≤ 1%"),
         ("... flite/festival voices", "false_accepts_non_command_flite_festival", ""),
         ("... espeak-ng voices", "false_accepts_non_command_espeak", ""),
@@ -342,6 +348,8 @@ def _markdown(report: dict) -> str:
         naive_entry = naive["real"].get(key) if naive else None
         naive_cell = f"{naive_entry[count]}/{naive_entry['n']}" if naive_entry else "-"
         extra = f", no_milk {entry['no_milk']}" if key.startswith("no") else ""
+        if what == "understood":
+            extra += f", another command {entry['fired'] - entry['hits']}"
         lines.append(f"| Real \"{key}\": {what} | {entry[count]}/{entry['n']}{extra} | {naive_cell} | |")
     for label, key in (
         ("Recognition time per clip", "seconds_per_clip"),

@@ -73,6 +73,19 @@ def test_the_benchmark_scores_the_naive_way_beside_it(tmp_path: Path) -> None:
     assert report["naive"]["seconds_per_clip"]["median"] > 0
 
 
+def test_the_benchmark_counts_a_command_heard_as_another_apart(tmp_path: Path) -> None:
+    rows = [row for row in clip_rows() if row["file"] in ("stop.wav", "baby_asleep.wav")]
+    # "stop" said where "next" was meant: not understood, and worse, misheard.
+    rows = [{**row, "expected": "next"} if row["file"] == "stop.wav" else row for row in rows]
+    devset = tmp_path / "devset"
+    devset.mkdir()
+    _devset(devset, rows)
+    report, markdown = _bench(devset, tmp_path, "--naive-every", "0")
+    assert report["ours"]["commands_clean"]["hits"] == 0
+    assert report["ours"]["commands_clean_misheard"] == {"n": 1, "hits": 1, "rate": 1.0}
+    assert "| Commands heard as another command, clean | 100.0% (1/1) |" in markdown
+
+
 def test_the_benchmark_builds_a_missing_dev_set_first(tmp_path: Path) -> None:
     # With no synthesizer on the PATH, make_devset.py's own refusal shows the hand-over.
     done = subprocess.run(

@@ -224,7 +224,8 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
                 "command": best.command and best.command.value,
                 "text": best.text,
                 "confidence": round(best.confidence, 3),
-                "seconds": round(best.seconds, 4),
+                # The whole file's recognition time, not only the utterance chosen.
+                "seconds": round(sum(r.seconds for r in heard), 4),
                 "end": round(best.end, 3),
                 "ready": round(best.ready, 3),
                 "own_voice": [r.command.value for r in own if r.command],

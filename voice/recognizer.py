@@ -57,7 +57,7 @@ class Recognition:
     confidence: float
     """0..1: per second, the likelihood of the heard words relative to the best-matching sounds."""
     seconds: float
-    """Wall time spent decoding this utterance."""
+    """Wall time spent on this utterance's audio: cleaning, detecting speech in and decoding it."""
     heard_speech: bool
     """Speech was heard, command or not."""
     start: float
@@ -242,10 +242,11 @@ class Recognizer:
         self._decoder, self._vad = _load_engine(self.tuning)
         self._matcher, grammar = self._compile(content)
         try:
-            self._decoder.add_jsgf_string("commands", grammar)
+            self._decoder.add_jsgf_string(_COMMAND_SEARCH, grammar)
         except ValueError as exc:
             raise EngineError(f"PocketSphinx rejected the command grammar: {exc}") from None
-        self._decoder.activate_search("commands")
+        self._decoder.add_jsgf_string(_ADAPT_SEARCH, f"#JSGF V1.0;\ngrammar {_ADAPT_SEARCH};\npublic <any> = a;\n")
+        self._decoder.activate_search(_COMMAND_SEARCH)
         self._decoder.set_cmn(self.tuning.cmn_init)
         t = self.tuning
         self._frame_bytes = self._vad.frame_bytes
@@ -344,9 +345,13 @@ class Recognizer:
         self._band.learn(speech_in(whole))
         # The cepstral mean of the speech as it will be heard: at the gain just learnt.
         speech = speech_in(self._as_heard(cleaned))
+        # Only the features' mean is wanted, but ending the utterance searches all of
+        # it: through a grammar of one short word, 13 times quicker than the commands'.
+        self._decoder.activate_search(_ADAPT_SEARCH)
         self._decoder.start_utt()
         self._decoder.process_raw(speech, no_search=True)
         self._decoder.end_utt()
+        self._decoder.activate_search(_COMMAND_SEARCH)
 
     def hers(self, heard: Recognition, answers: frozenset[str] = frozenset()) -> Recognition:
         """An utterance that was hers (not the assistant's own voice coming back, which
@@ -403,9 +408,9 @@ class Recognizer:
         """pcm: a frame as the microphone gave it."""
         begin = time.perf_counter()
         frame = self._prepare(pcm)
-        prepared = time.perf_counter() - begin
         self._frames += 1
         speech = self._vad.is_speech(frame[1])
+        prepared = time.perf_counter() - begin
         utterance = self._utterance
         if utterance is None:
             self._pre_roll.append(frame)
@@ -438,7 +443,9 @@ class Recognizer:
             or (utterance.frames == self._give_up_frames and not self._has_command_words(utterance))
         ):
             # Not a command: stop decoding, wait for the speech to end.
+            begin = time.perf_counter()
             self._decoder.end_utt()
+            utterance.seconds += time.perf_counter() - begin
             utterance.decoding = False
         if utterance.silence >= self._end_frames:
             return self._finish(answers)
@@ -651,6 +658,10 @@ class Recognizer:
             return False
         return True
 
+
+# The decoder's searches: the commands, and one that only carries adapt's audio.
+_COMMAND_SEARCH = "commands"
+_ADAPT_SEARCH = "adapt"
 
 # Short words often said alone, so that they are heard as themselves rather
 # than forced onto the nearest command ("no" onto "no milk"). Not "why" and
