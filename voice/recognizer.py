@@ -410,7 +410,7 @@ class Recognizer:
         frame = self._prepare(pcm)
         self._frames += 1
         speech = self._vad.is_speech(frame[1])
-        prepared = time.perf_counter() - begin
+        before_decoding = time.perf_counter() - begin
         utterance = self._utterance
         if utterance is None:
             self._pre_roll.append(frame)
@@ -434,7 +434,7 @@ class Recognizer:
             utterance.microphone.append(frame[0])
             utterance.audio.append(frame[1])
             self._decode(utterance, frame[1])
-        utterance.seconds += prepared
+        utterance.seconds += before_decoding
         utterance.frames += 1
         utterance.speech += speech
         utterance.silence = 0 if speech else utterance.silence + 1
