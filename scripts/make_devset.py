@@ -522,6 +522,8 @@ TEST_CLIPS = [
     # Heard as "please repeat please".
     ("please_repeat_after_me_rp.wav", "Please repeat after me.", "espeak-ng en-gb-x-rp+m3 180", "", ""),
     ("stop_it_you_two_espeak.wav", "Stop it, you two.", "espeak-ng en-us 170", "", ""),
+    # Heard as "back, okay, previous" without single phones among the other sounds.
+    ("tiny_fingers.wav", "He has got such tiny fingers.", "espeak-ng en-us+f3 160", "", ""),
 ]
 
 
