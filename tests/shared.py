@@ -58,9 +58,9 @@ def new_session(mode: InputMode = InputMode.VOICE, t: float = 0.0, **kwargs) -> 
     return session
 
 
-def at_step(step_id: str, t: float = 0.0, breast: CommandId = CommandId.LEFT) -> Session:
+def at_step(step_id: str, t: float = 0.0, breast: CommandId = CommandId.LEFT, mode: InputMode = InputMode.VOICE) -> Session:
     """A session moved to a step, having chosen a breast on the way (or not, before the question)."""
-    session = new_session(t=t)
+    session = new_session(mode, t)
     target = STEP_IDS.index(step_id)
     while session.step.id != step_id:
         if session.step.ask == "side":

@@ -72,10 +72,12 @@ BAD = {
     "unknown section": ("rhythm.yaml", RHYTHM, "rhythm:\n", "rythm:\n", "rythm", "rythm:"),
     "missing response": ("guide.yaml", GUIDE, "  resumed: Picking up again.\n", "", "responses.resumed", "  welcome:"),
     "tempo outside bounds": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 12", "rhythm.press_seconds", "press_seconds"),
+    "no time to release": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 29", "rhythm.tempo_max", "tempo_max: 29"),
     "key with a line break": ("guide.yaml", GUIDE, "  title: Hand expressing", '  "ti\\ntle": Hand expressing', "meta.'ti\\ntle'", '"ti\\ntle"'),
     "filler of two words": ("commands.yaml", COMMANDS, "  after: [um,", "  after: [thank you,", "fillers.after[0]", "after: [thank you,"),
     "fillers not by side": ("commands.yaml", COMMANDS, "  before: [um,", "  around: [um,", "fillers.around", "around: [um,"),
     "no side question": ("guide.yaml", GUIDE, "    ask: side\n", "", "steps", "  - id: wash"),
+    "question at the last step": ("guide.yaml", GUIDE, "    title: Contact us\n", "    title: Contact us\n    ask: side\n", "steps[8].ask", "ask: side\n    say:\n      - If you have"),
 }
 
 
@@ -121,6 +123,18 @@ def test_check_accepts_the_shipped_files():
     assert run_cli("check").returncode == 0
 
 
+def test_check_takes_several_files_and_a_section_given_twice_is_an_error(tmp_path):
+    shipped = sorted(str(path) for path in (ROOT / "content").glob("*.yaml"))
+    result = run_cli("check", *shipped)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().startswith(f"OK: {', '.join(shipped)}:")
+    twice = tmp_path / "rhythm.yaml"
+    twice.write_text(RHYTHM, encoding="utf-8")
+    result = run_cli("check", str(ROOT / "content" / "rhythm.yaml"), str(twice))
+    assert result.returncode == 2
+    assert f"{twice}:" in result.stderr.decode() and "already defined in" in result.stderr.decode()
+
+
 def test_the_same_validation_runs_at_start_up(content_dir):
     path = content_dir / "commands.yaml"
     path.write_text(COMMANDS.replace("keys: [b]", "keys: [n]"), encoding="utf-8")
@@ -146,15 +160,23 @@ def test_files_that_are_not_content_at_all(data, message, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_bytes(data)
     with pytest.raises(ContentError) as caught:
-        content.load(ROOT / "content", override=path)
+        content.load(ROOT / "content", overrides=[path])
     assert caught.value.file == str(path)
     assert message in str(caught.value)
+
+
+def test_a_byte_that_is_not_utf_8_is_found_by_its_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"fillers:\n  before: [um]\n  after: [caf\xe9]\n")
+    with pytest.raises(ContentError, match="not UTF-8") as caught:
+        content.load(ROOT / "content", overrides=[path])
+    assert caught.value.line == 3
 
 
 def test_a_missing_file_and_a_directory_are_clear_errors(tmp_path):
     for path, message in ((tmp_path / "nope.yaml", "no such file"), (tmp_path, "is a directory")):
         with pytest.raises(ContentError, match=message):
-            content.load(ROOT / "content", override=path)
+            content.load(ROOT / "content", overrides=[path])
 
 
 def test_a_section_defined_in_two_files_names_both(content_dir):
@@ -166,4 +188,4 @@ def test_a_section_defined_in_two_files_names_both(content_dir):
 def test_a_file_of_one_section_overrides_that_section(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("fillers:\n  before: [um, like]\n  after: [please]\n", encoding="utf-8")
-    assert content.load(ROOT / "content", override=path).fillers == content.Fillers(("um", "like"), ("please",))
+    assert content.load(ROOT / "content", overrides=[path]).fillers == content.Fillers(("um", "like"), ("please",))

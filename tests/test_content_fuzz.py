@@ -38,7 +38,7 @@ def load_text(text: str) -> content.Content | None:
         path = Path(folder) / "fuzz.yaml"
         path.write_bytes(text.encode("utf-8", errors="surrogatepass"))
         try:
-            return content.load(CONTENT_DIR, override=path)
+            return content.load(CONTENT_DIR, overrides=[path])
         except ContentError as error:
             assert error.file == str(path)
             assert error.message and "\n" not in str(error).strip()

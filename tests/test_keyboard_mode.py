@@ -12,6 +12,7 @@ import time
 import pytest
 
 from voice.output import RETRY_SECONDS
+from voice.playback import NO_DEVICES, list_devices
 
 from .program import says
 from .shared import CONTENT, ROOT, STEP_IDS
@@ -180,3 +181,53 @@ def test_devices_lists_the_servers_devices(pulse, tmp_path):
     result = run_cli("devices", env=pulse.env(), data_dir=tmp_path)
     assert result.returncode == 0
     assert "default\tmicrophone, speaker" in result.stdout.decode()
+
+
+def no_sound_card() -> None:
+    if list_devices():
+        pytest.skip("this machine has a sound card")
+
+
+def event_types(path) -> set[str]:
+    return {json.loads(line)["type"] for line in path.read_text().splitlines()} if path.exists() else set()
+
+
+@pytest.mark.parametrize(
+    "args,awaited,notice",
+    [
+        (["--keyboard", "--speaker", "99"], {"output_failed"}, f"(no audio output device: {NO_DEVICES}), so"),
+        (["--mic", "99"], {"voice_input"}, f"cannot listen for your voice: no audio input device: {NO_DEVICES}. I"),
+    ],
+    ids=["speaker", "mic"],
+)
+def test_a_device_chosen_with_no_sound_server_is_done_without_as_none(no_sound_server, tmp_path, args, awaited, notice):
+    no_sound_card()
+    events = tmp_path / "events.jsonl"
+    program = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "--no-log", "--events", str(events), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not awaited <= event_types(events):  # keys once it has said what it goes on without
+            assert time.monotonic() < deadline and program.poll() is None, "no failure was reported"
+            time.sleep(0.05)
+        out, err = program.communicate(b"wq", timeout=30)
+    finally:
+        program.kill()
+    assert program.returncode == 0, err
+    assert notice in out.decode() and "Step 1 of" in out.decode()
+    assert b"Traceback" not in err
+
+
+def test_devices_with_no_sound_server_says_why_there_are_none(no_sound_server, tmp_path):
+    from .shared import run_cli
+
+    no_sound_card()
+    result = run_cli("devices", data_dir=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.decode() == f"error: no audio devices found: {NO_DEVICES}\n"

@@ -9,7 +9,7 @@ from voice.rhythm import LATE_CUE_SECONDS, Rhythm, Style
 
 SETTINGS = content.load().rhythm
 CYCLE = 60 / SETTINGS.default_tempo
-PRESS = CYCLE * SETTINGS.press_seconds / (SETTINGS.press_seconds + SETTINGS.release_seconds)
+PRESS = SETTINGS.press_seconds
 
 
 def run_for(rhythm: Rhythm, start: float, seconds: float, seed: int = 1) -> list:
@@ -43,8 +43,16 @@ def test_a_cycle_is_press_counts_release_then_a_release_pause():
     assert rhythm.next_due() == pytest.approx(100.0 + CYCLE)
 
 
-def test_the_press_lasts_about_two_seconds_as_the_leaflet_says():
-    assert PRESS == pytest.approx(SETTINGS.press_seconds) == pytest.approx(2.0)
+def test_the_press_lasts_about_two_seconds_as_the_leaflet_says_at_every_tempo():
+    assert PRESS == pytest.approx(2.0)
+    for change in (Rhythm.slower, Rhythm.faster):
+        rhythm = Rhythm(SETTINGS, Style.SIMPLE, thin=False)
+        while change(rhythm):
+            pass
+        rhythm.start(0.0)
+        press, release = until(rhythm, 60 / rhythm.tempo - 0.001)
+        assert release.planned_t - press.planned_t == pytest.approx(PRESS)
+        assert rhythm.next_due() == pytest.approx(60 / rhythm.tempo)
 
 
 def test_ten_minutes_under_a_late_clock_have_zero_drift():
@@ -101,6 +109,16 @@ def test_thinned_cycles_sound_as_their_style():
     assert len(by_cycle[0]) == 2 + len(SETTINGS.count_words)
     assert [c.word for c in by_cycle[SETTINGS.full_cycles]] == [SETTINGS.press_word, SETTINGS.release_word]
     assert [c.word for c in by_cycle[SETTINGS.word_cycles]] == [None, None]
+
+
+@pytest.mark.parametrize("style", list(Style))
+@pytest.mark.parametrize("thin", [True, False])
+def test_where_tones_cannot_sound_the_sparest_count_is_press_and_release(style, thin):
+    rhythm = Rhythm(SETTINGS, style, thin=thin)
+    rhythm.tones = False
+    styles = {rhythm.style_for(cycle) for cycle in range(200)}
+    assert Style.TONES not in styles
+    assert Style.SIMPLE in styles or (style is Style.WORDS and not thin)
 
 
 @pytest.mark.parametrize("style", list(Style))

@@ -424,6 +424,19 @@ def test_a_new_breast_counts_every_word_again():
     assert cues(session.tick(session.next_deadline()))[0].name == "count 1"
 
 
+def test_printed_text_keeps_the_count_in_words_when_a_voice_would_thin_it_to_tones():
+    said = {}
+    for mode in (InputMode.VOICE, InputMode.TEXT):
+        session = at_step("spot", mode=mode)
+        finish_speech(session, session.handle(CommandId.NEXT, Source.KEYBOARD, 0.0), 0.0)
+        words = []
+        while (due := session.next_deadline()) < 60 / CONTENT.rhythm.default_tempo * (CONTENT.rhythm.word_cycles + 2):
+            words += [c.word for c in cues(session.tick(due))]
+        said[mode] = words[-2:]
+    assert said[InputMode.VOICE] == [None, None]  # tones
+    assert said[InputMode.TEXT] == [CONTENT.rhythm.press_word, CONTENT.rhythm.release_word]
+
+
 # -- not understood -------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from voice.commands import CommandId, PhraseMatcher
+from voice.inputs import key_commands
 
 from .shared import CONTENT, ROOT, STEP_IDS, run_cli
 
@@ -48,6 +49,7 @@ LEAFLET_FACTS = [
     "Neonatal Unit",
     "Breastfeeding team",
     "Postnatal Ward",
+    "comments or concerns about your care, contact the Patient Advice and Liaison Service",
 ]
 PHONES = ["02071884045", "02071887564", "02071885149"]
 
@@ -100,6 +102,19 @@ def test_typed_fillers_are_the_spoken_ones_on_each_side():
     matcher = PhraseMatcher(CONTENT.phrases, fillers.before, fillers.after)
     assert matcher.match("can you, next") is CommandId.NEXT
     assert matcher.match("next, can you") is None
+
+
+def test_a_phrase_typed_without_its_apostrophe_is_understood():
+    fillers = CONTENT.fillers
+    matcher = PhraseMatcher(CONTENT.phrases, fillers.before, fillers.after)
+    assert matcher.match("theres no milk") is matcher.match("There’s no milk!") is CommandId.NO_MILK
+    assert matcher.match("um, nothings coming please") is CommandId.NO_MILK
+
+
+def test_keys_are_understood_with_caps_lock_on():
+    keymap = key_commands({c: spec.keys for c, spec in CONTENT.commands.items()})
+    assert keymap["N"] is keymap["n"] is CommandId.NEXT
+    assert keymap["?"] is CommandId.HELP and "<ENTER>" not in keymap
 
 
 def test_bad_lines_get_not_understood_and_the_session_goes_on():
@@ -178,3 +193,87 @@ def test_counting_is_printed_on_its_beat(tmp_path):
     presses = [c["planned_t"] for c in cues if c["name"] == "press"]
     assert presses[1] - presses[0] == pytest.approx(cycle, abs=1e-3)
     assert all(c["t"] >= c["planned_t"] for c in cues)
+
+
+@pytest.mark.parametrize(
+    "name,reason",
+    [("missing/events.jsonl", "No such file or directory"), ("", "Is a directory")],
+    ids=["no folder", "a folder"],
+)
+def test_an_events_file_that_cannot_be_opened_is_an_option_error(tmp_path, name, reason):
+    path = tmp_path / name
+    result = run_cli("--text", "--events", str(path), stdin=b"stop\n", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines()[-1] == f"error: --events {path}: cannot append to it: {reason}"
+    assert result.stdout == b""  # said before the session starts
+    assert not (tmp_path / "hand-expressing-voice").exists()
+
+
+def test_events_that_cannot_be_written_mid_session_are_reported_once_and_the_session_goes_on(tmp_path):
+    import resource
+
+    events = tmp_path / "events.jsonl"
+    limit = 1000  # bytes a file may grow to: room for the first events and for the record
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "run.py"), "--text", "--events", str(events)],
+        input=b"where am I\nhelp\ncontacts\nstop\n",
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+        preexec_fn=small_files,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    errors = result.stderr.decode().splitlines()
+    assert len(errors) == 1 and f"--events {events}: cannot write" in errors[0]
+    written = [json.loads(line) for line in events.read_text().splitlines() if line.endswith("}")]
+    assert written[0]["type"] == "start" and "end" not in [e["type"] for e in written]
+    out = result.stdout.decode()
+    assert "Neonatal Unit" in out and out.splitlines()[-1].startswith("Session finished")
+    record = json.loads((tmp_path / "hand-expressing-voice/sessions.json").read_text())
+    assert [c["id"] for c in record["sessions"][-1]["data"]["commands"]] == ["where", "help", "contacts", "stop"]
+
+
+def test_output_to_a_full_disk_ends_the_session_with_one_notice_and_its_record_saved(tmp_path):
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "run.py"), "--text"],
+            input=b"where am I\n",
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+            timeout=30,
+        )
+    assert result.returncode == 0
+    assert b"Traceback" not in result.stderr
+    assert result.stderr.decode().count("cannot print any more") == 1
+    record = json.loads((tmp_path / "hand-expressing-voice/sessions.json").read_text())
+    assert record["sessions"][-1]["data"]["ended"]
+
+
+def test_output_no_longer_read_ends_the_session_quietly_with_its_record_saved(tmp_path):
+    # As `run.py --text | head -1`: the reader takes a line and goes.
+    program = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "--text"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+    )
+    try:
+        assert program.stdout.readline().startswith(b"Hand expressing")
+        program.stdout.close()
+        program.stdin.write(b"where am I\n")  # its answer meets the closed pipe; input stays open
+        program.stdin.flush()
+        assert program.wait(timeout=30) == 0
+        assert program.stderr.read() == b""
+    finally:
+        program.kill()
+        program.stdin.close()
+        program.stderr.close()
+    record = json.loads((tmp_path / "hand-expressing-voice/sessions.json").read_text())
+    assert record["sessions"][-1]["data"]["ended"]

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from . import content as content_module
 from .commands import CommandId, PhraseMatcher, Source
 from .content import QUESTIONS, Content
-from .errors import AudioFileError, ContentError, EngineError, OptionError, VoiceError
+from .errors import AudioFileError, ContentError, EngineError, NoSuchDevice, OptionError, VoiceError
 from .events import EventLog
 from .inputs import key_commands, read_keys, read_lines, single_keys
 from .listener import Listener
@@ -80,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
 
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
-    check = sub.add_parser("check", help="validate content (a file, or the whole content directory)")
-    check.add_argument("file", nargs="?", type=Path, help="a content file; its sections replace the default ones")
+    check = sub.add_parser("check", help="validate content (files, or the whole content directory)")
+    check.add_argument("files", nargs="*", type=Path, metavar="FILE", help="content files; their sections replace the default ones")
     sub.add_parser("voices", help="list the synthesizer's voices")
     sub.add_parser("devices", help="list audio devices and their numbers")
     recognize = sub.add_parser(
@@ -102,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="try another recognizer setting (a field of voice.recognizer.Tuning); the live loop keeps the defaults",
     )
     recognize.add_argument("files", nargs="+", metavar="WAV")
-    sub.add_parser("log", help="say and print a summary of today's and recent sessions (with --text: print only)")
+    log = sub.add_parser("log", help="say and print a summary of today's and recent sessions")
+    # Also after the subcommand, as one would type it; SUPPRESS keeps a --text given before it.
+    log.add_argument("--text", action="store_true", default=argparse.SUPPRESS, help="print only, say nothing")
     return parser
 
 
@@ -139,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    content = content_module.load(args.content, override=args.file)
+    content = content_module.load(args.content, overrides=args.files)
     print(
-        f"OK: {args.file or args.content}: {len(content.steps)} steps, "
+        f"OK: {', '.join(map(str, args.files)) or args.content}: {len(content.steps)} steps, "
         f"{len(content.commands)} commands, {len(content.contacts)} contacts"
     )
     return 0
@@ -166,32 +169,47 @@ def _log(args: argparse.Namespace, content: Content) -> int:
     for line in lines:
         print(line)
     if not args.text:
-        _speak_lines(args, lines)
+        try:
+            _speak_lines(args, lines)
+        except EngineError as exc:
+            # The summary is printed: no speech is no failure.
+            print(f"cannot speak, printed only: {exc}", file=sys.stderr)
     return 0
 
 
 def _speak_lines(args: argparse.Namespace, lines: list[str]) -> None:
-    """Say lines through the speaker and wait until they are said."""
+    """Say lines through the speaker and wait until they are said; EngineError if
+    speech or the speaker fails."""
     from .playback import AudioPlayer
 
     done = threading.Event()
     last = len(lines) - 1
+    errors: list[Exception] = []
 
     def finished(tag: object, completed: bool) -> None:
         if tag == last or not completed:
             done.set()
 
+    def failed(error: Exception) -> None:
+        errors.append(error)
+        done.set()
+
     synthesizer = _synthesizer(args)
-    with AudioPlayer(lambda *_: None, finished, lambda exc: done.set(), device=args.speaker) as player:
+    with AudioPlayer(lambda *_: None, finished, failed, device=args.speaker) as player:
         for index, line in enumerate(lines):
             player.play(synthesizer.synthesize(line), index)
         done.wait(timeout=_SPEAK_LIMIT)
+    if errors:
+        raise errors[0]
 
 
 def _devices() -> int:
-    from .playback import list_devices
+    from .playback import NO_DEVICES, list_devices
 
-    for device in list_devices():
+    devices = list_devices()
+    if not devices:
+        raise EngineError(f"no audio devices found: {NO_DEVICES}")
+    for device in devices:
         roles = [role for role, channels in (("microphone", device.max_in), ("speaker", device.max_out)) if channels]
         print(f"{device.index}\t{device.name}\t{', '.join(roles)}")
     return 0
@@ -262,7 +280,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
     resume = record.resumable(time.time()) if record else None
     start_t = time.monotonic()
     session = Session(content, mode, start_t, Style(args.count), thin=not args.no_thin, resume=resume)
-    events = EventLog(args.events, start_t) if args.events else None
+    events = _event_log(args.events, start_t) if args.events else None
     if record:
         record.begin(time.time())
     runner = Runner(session, events, record)
@@ -271,7 +289,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
         # Closed last in first out, also on a second Ctrl-C: the listener, then the
         # output; an audio stream left open crashes the interpreter's shutdown.
         with _stop_on_signals(runner, signals), contextlib.ExitStack() as devices:
-            text = TextOutput(sys.stdout, runner.started, runner.finished)
+            text = TextOutput(sys.stdout, runner.started, runner.finished, lambda: _stdout_closed(runner))
             output: Output = text
             if mode is not InputMode.TEXT:
                 own_voice = OwnVoice(content.phrases)
@@ -309,9 +327,26 @@ def _session(args: argparse.Namespace, content: Content) -> int:
     return 128 + signal.SIGTERM if signal.SIGTERM in signals else 0
 
 
+def _event_log(path: Path, start_t: float) -> EventLog:
+    """The --events log, opened; OptionError naming the file and why if it cannot be."""
+    try:
+        return EventLog(path, start_t)
+    except OSError as exc:
+        raise OptionError(f"--events {path}: cannot append to it: {exc.strerror or exc}") from None
+
+
+def _stdout_closed(runner: Runner) -> None:
+    """What it prints cannot be written any more (run.py --text | head -1, or a full
+    disk): end the session, as such a pipe ends other tools, with its record saved."""
+    # What stdout still holds would fail again, loudly, at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    runner.command(CommandId.STOP, Source.SIGNAL)
+
+
 def _check_options(args: argparse.Namespace) -> None:
     """Options out of range or not among the choices: OptionError naming the valid ones."""
-    from .playback import check_device
     from .speech import check_rate, check_voice
 
     if args.rate is not None:
@@ -319,9 +354,23 @@ def _check_options(args: argparse.Namespace) -> None:
     if args.voice is not None:
         check_voice(args.voice)
     if args.speaker is not None:
-        check_device(args.speaker, output=True)
+        _check_device(args.speaker, output=True)
     if args.mic is not None and not args.keyboard:
-        check_device(args.mic, output=False)
+        _check_device(args.mic, output=False)
+
+
+def _check_device(index: int, output: bool) -> None:
+    """NoSuchDevice unless index is a device of its kind. With no audio devices at all
+    (no sound server), there is nothing to choose from: the session finds that out
+    itself and says so, as it does with no device chosen, and goes on without."""
+    from .playback import check_device
+
+    try:
+        check_device(index, output=output)
+    except NoSuchDevice:
+        raise
+    except EngineError as exc:
+        _LOGGER.debug("device %d not checked: %s", index, exc)
 
 
 def _check_record_dir(folder: Path, mode: InputMode) -> None:

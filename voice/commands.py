@@ -50,16 +50,26 @@ def normalize(text: str) -> tuple[str, ...]:
     return tuple(word.strip("'") for word in _NOT_WORD.sub(" ", text).split() if word.strip("'"))
 
 
+def phrase_key(text: str) -> tuple[str, ...]:
+    """What tells phrases apart: their words without apostrophes, so that
+    "theres no milk" typed is "there's no milk"."""
+    return _bare(normalize(text))
+
+
+def _bare(words: Iterable[str]) -> tuple[str, ...]:
+    return tuple(word.replace("'", "") for word in words)
+
+
 class PhraseMatcher:
     """Finds the command a whole utterance names, allowing filler words around it."""
 
     def __init__(
         self, phrases: Mapping[CommandId, Iterable[str]], before: Iterable[str], after: Iterable[str]
     ) -> None:
-        self._before = frozenset(before)
-        self._after = frozenset(after)
+        self._before = frozenset(_bare(before))
+        self._after = frozenset(_bare(after))
         self._by_words = {
-            normalize(phrase): command for command, items in phrases.items() for phrase in items
+            phrase_key(phrase): command for command, items in phrases.items() for phrase in items
         }
 
     def strip_fillers(self, words: tuple[str, ...]) -> tuple[str, ...]:
@@ -73,5 +83,5 @@ class PhraseMatcher:
 
     def match(self, text: str) -> CommandId | None:
         """The command that text names, or None. "um, next please" names next."""
-        words = normalize(text)
+        words = phrase_key(text)
         return self._by_words.get(words) or self._by_words.get(self.strip_fillers(words))

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from yaml.nodes import Node
 
-from .commands import CommandId, normalize
+from .commands import CommandId, normalize, phrase_key
 from .errors import ContentError
 from .yamlcheck import Doc
 
@@ -160,24 +161,16 @@ class Content:
         return {command: spec.phrases for command, spec in self.commands.items()}
 
 
-def load(directory: Path = DEFAULT_DIR, override: Path | None = None) -> Content:
-    """Load every *.yaml in directory; sections in override replace theirs."""
+def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Content:
+    """Load every *.yaml in directory; sections in the override files replace theirs."""
     if not directory.is_dir():
         raise ContentError(str(directory), None, "", "not a content directory")
-    found: dict[str, tuple[Doc, Node]] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        if override is not None and path.resolve() == override.resolve():
-            continue
-        for name, value in _sections(path).items():
-            if name in found:
-                doc, _ = found[name]
-                raise ContentError(str(path), value[1].start_mark.line + 1, name, f"already defined in {doc.file}")
-            found[name] = value
-    if override is not None:
-        found.update(_sections(override))
+    given = {path.resolve() for path in overrides}
+    found = _gather(path for path in sorted(directory.glob("*.yaml")) if path.resolve() not in given)
+    found.update(_gather(overrides))
     for name in _SECTIONS:
         if name not in found:
-            raise ContentError(str(override or directory), None, name, "missing section")
+            raise ContentError(", ".join(map(str, overrides)) or str(directory), None, name, "missing section")
     values = {name: parse(*found[name]) for name, parse in _SECTIONS.items()}
     return Content(
         meta=values["meta"],
@@ -193,16 +186,30 @@ def load(directory: Path = DEFAULT_DIR, override: Path | None = None) -> Content
     )
 
 
+def _gather(paths: Iterable[Path]) -> dict[str, tuple[Doc, Node]]:
+    """The sections of the files, each defined once."""
+    found: dict[str, tuple[Doc, Node]] = {}
+    for path in paths:
+        for name, value in _sections(path).items():
+            if name in found:
+                doc, _ = found[name]
+                raise ContentError(str(path), value[1].start_mark.line + 1, name, f"already defined in {doc.file}")
+            found[name] = value
+    return found
+
+
 def _sections(path: Path) -> dict[str, tuple[Doc, Node]]:
     file = str(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ContentError(file, None, "", "no such file") from None
     except IsADirectoryError:
         raise ContentError(file, None, "", "is a directory, not a file") from None
     except UnicodeDecodeError as exc:
-        raise ContentError(file, None, "", f"not UTF-8 text (byte {exc.start})") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ContentError(file, line, "", f"not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise ContentError(file, None, "", f"cannot read: {exc.strerror}") from None
     doc = Doc.parse(file, text)
@@ -252,7 +259,8 @@ def _positions(doc: Doc, node: Node) -> int:
 def _steps(doc: Doc, node: Node) -> tuple[Step, ...]:
     steps = []
     seen: set[str] = set()
-    for i, item in enumerate(doc.sequence(node, "steps")):
+    items = doc.sequence(node, "steps")
+    for i, item in enumerate(items):
         field = f"steps[{i}]"
         entries = doc.mapping(item, field, ("id", "title", "say"), ("rhythm", "ask", "hint"))
         step_id = doc.text(entries["id"], f"{field}.id")
@@ -266,6 +274,8 @@ def _steps(doc: Doc, node: Node) -> tuple[Step, ...]:
             ask = doc.text(entries["ask"], f"{field}.ask")
             if ask != "side":
                 raise doc.error(entries["ask"], f"{field}.ask", "the one question a step can ask is: side")
+            if i == len(items) - 1:
+                raise doc.error(entries["ask"], f"{field}.ask", "the last step cannot ask: the answer moves on to the next")
         steps.append(
             Step(
                 id=step_id,
@@ -315,7 +325,7 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
         phrases = []
         for j, phrase_node in enumerate(doc.sequence(fields["phrases"], f"{field}.phrases")):
             phrase = doc.text(phrase_node, f"{field}.phrases[{j}]")
-            words = normalize(phrase)
+            words = phrase_key(phrase)
             if not words:
                 raise doc.error(phrase_node, f"{field}.phrases[{j}]", "has no words")
             if words in phrase_owner:
@@ -367,6 +377,10 @@ def _input_modes(doc: Doc, node: Node) -> dict[str, dict[str, str]]:
     return modes
 
 
+# The shortest release pause the fastest tempo may leave, as release_seconds' floor.
+_LEAST_RELEASE = 0.5
+
+
 def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
     names = ("press_seconds", "release_seconds", "tempo_min", "tempo_max", "tempo_step", "words", "full_cycles", "word_cycles")
     e = doc.mapping(node, "rhythm", names)
@@ -393,6 +407,12 @@ def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
             e["press_seconds"],
             "rhythm.press_seconds",
             f"press and release give {settings.default_tempo:g} squeezes a minute, outside tempo_min..tempo_max",
+        )
+    if 60.0 / settings.tempo_max - settings.press_seconds < _LEAST_RELEASE:
+        raise doc.error(
+            e["tempo_max"],
+            "rhythm.tempo_max",
+            f"leaves less than {_LEAST_RELEASE:g} s to release after a press of {settings.press_seconds:g} s",
         )
     if settings.full_cycles > settings.word_cycles:
         raise doc.error(e["full_cycles"], "rhythm.full_cycles", "must not be above word_cycles")

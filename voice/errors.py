@@ -31,3 +31,9 @@ class OptionError(VoiceError):
 
 class AudioFileError(VoiceError):
     """An audio file that cannot be read: missing, not a WAV, truncated or empty."""
+
+
+class NoSuchDevice(OptionError, EngineError):
+    """A device number that names no audio device of its kind: an option error at the
+    start, and later (the devices renumbered by a restarted sound server) an engine
+    failure like any other, which the session survives and retries."""

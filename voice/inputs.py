@@ -68,7 +68,12 @@ def _skip_line(stream: BinaryIO) -> bool:
 
 
 def key_commands(keys: Mapping[CommandId, tuple[str, ...]]) -> dict[str, CommandId]:
-    return {key: command for command, items in keys.items() for key in items}
+    keymap = {key: command for command, items in keys.items() for key in items}
+    # With Caps Lock on, "N" is "n", unless it is a key of its own.
+    for key, command in list(keymap.items()):
+        if len(key) == 1:
+            keymap.setdefault(key.swapcase(), command)
+    return keymap
 
 
 def read_keys(fd: int, keymap: Mapping[str, CommandId], sink: Sink, end_session_on_eof: bool) -> None:

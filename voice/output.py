@@ -48,12 +48,17 @@ class Output(Protocol):
 
 
 class TextOutput:
-    """--text: every utterance on its own line; cue words too, tones are silent."""
+    """--text: every utterance on its own line; cue words too, tones are silent.
 
-    def __init__(self, stream: IO[str], started: Started, finished: Finished) -> None:
+    When the stream cannot be written any more (its reader gone, a full disk),
+    closed() is called once and nothing more is printed."""
+
+    def __init__(self, stream: IO[str], started: Started, finished: Finished, closed: Callable[[], None]) -> None:
         self._stream = stream
         self._started = started
         self._finished = finished
+        self._closed = closed
+        self._gone = False
         self._lock = threading.Lock()
 
     def say(self, say: Say) -> None:
@@ -66,9 +71,21 @@ class TextOutput:
         self._started(item, time.monotonic())
         if text:
             with self._lock:
-                self._stream.write(text + "\n")
-                self._stream.flush()
+                self._write(text)
         self._finished(item, True)
+
+    def _write(self, text: str) -> None:
+        if self._gone:
+            return
+        try:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+        except OSError as exc:
+            # A reader gone (a broken pipe) is an ending, not a fault; a full disk is.
+            if not isinstance(exc, BrokenPipeError):
+                _LOGGER.warning("cannot print any more, so the session ends: %s", exc.strerror or exc)
+            self._gone = True
+            self._closed()
 
     def acknowledge(self) -> None:
         """Typed commands need no sound."""

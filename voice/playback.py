@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, Protocol, Self
 
 import numpy as np
 
-from .errors import EngineError, OptionError
+from .errors import EngineError, NoSuchDevice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +34,9 @@ STALL_SECONDS = 5.0
 PulseAudio null sink holds a new stream up to 2 s before it first asks for audio."""
 _WATCH_SECONDS = 0.05
 """How often the watchdog looks at the stream."""
+NO_DEVICES = "no sound card, or PulseAudio or PipeWire not running"
+"""Why PortAudio finds no audio device, as far as it can tell: a statement, so that it
+reads well inside a sentence (the notices put it before a full stop)."""
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,9 @@ def list_devices() -> list[Device]:
 
 
 def check_device(index: int | None, *, output: bool, audio: Any = None) -> None:
-    """OptionError unless ``index`` is a device that can play (``output``) or record;
-    None stands for the default device, EngineError when there is none.  ``audio``: a
-    PyAudio instance to ask (default: a new one)."""
+    """NoSuchDevice unless ``index`` is a device that can play (``output``) or record;
+    None stands for the default device.  EngineError when there is no device of that
+    kind, or no default.  ``audio``: a PyAudio instance to ask (default: a new one)."""
     if audio is None:
         audio = open_pyaudio()
         try:
@@ -192,7 +195,7 @@ def check_device(index: int | None, *, output: bool, audio: Any = None) -> None:
     kind = "output" if output else "input"
     usable = [d for d in _devices(audio) if (d.max_out if output else d.max_in) > 0]
     if not usable:
-        raise EngineError(f"no audio {kind} device: is a sound card there, or PulseAudio running?")
+        raise EngineError(f"no audio {kind} device: {NO_DEVICES}")
     if index is None:
         try:
             audio.get_default_output_device_info() if output else audio.get_default_input_device_info()
@@ -202,7 +205,7 @@ def check_device(index: int | None, *, output: bool, audio: Any = None) -> None:
             ) from error
     elif index not in [d.index for d in usable]:
         valid = ", ".join(f"{d.index} ({d.name})" for d in usable)
-        raise OptionError(
+        raise NoSuchDevice(
             f"device {index} is not an audio {kind} device; {kind} devices: {valid} (run.py devices lists them)"
         )
 

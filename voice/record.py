@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -47,11 +49,13 @@ class Entry:
         return float(self.data.get("breasts", {}).get(breast.value, {}).get("seconds", 0.0))
 
     def place(self) -> Place | None:
-        place = self.data.get("place") or {}
+        place = self.data.get("place")
+        if not isinstance(place, dict):
+            return None
         try:
             breast = Breast(place["breast"]) if place.get("breast") else None
             return Place(str(place["step"]), breast, int(place.get("position", 1)))
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             return None
 
 
@@ -60,6 +64,8 @@ class SessionRecord:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._skipped = 0
+        """Sessions in the file that could not be read: the file is kept aside before it is rewritten without them."""
         self._entries = self._read()
         self._current: Entry | None = None
 
@@ -88,23 +94,46 @@ class SessionRecord:
         self._current = Entry(self._current.started, now, data)
         self._entries.append(self._current)
         del self._entries[:-KEEP]
+        if self._skipped:
+            # Rewriting drops the sessions that were skipped: keep the file as it was.
+            aside = self._aside()
+            shutil.copy2(self.path, aside)
+            _LOGGER.warning(
+                "session record %s: rewritten without its unreadable sessions; the old file is kept as %s",
+                self.path,
+                aside,
+            )
+            self._skipped = 0
         self._write()
 
     def _read(self) -> list[Entry]:
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-            return [Entry(float(e["started"]), float(e["updated"]), dict(e["data"])) for e in raw["sessions"]]
+            sessions = json.loads(self.path.read_text(encoding="utf-8"))["sessions"]
+            if not isinstance(sessions, list):
+                raise TypeError("sessions is not a list")
         except FileNotFoundError:
             return []
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
             # Never lose a record by overwriting it: keep the unreadable file aside.
-            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
+            aside = self._aside()
             _LOGGER.warning("session record %s is unreadable (%s); kept as %s", self.path, exc, aside)
             try:
                 self.path.replace(aside)
             except OSError:
                 _LOGGER.exception("could not set the unreadable record aside")
             return []
+        entries = []
+        for raw in sessions:
+            try:
+                entries.append(_entry(raw))
+            except (ValueError, TypeError, OverflowError, OSError):
+                self._skipped += 1
+        if self._skipped:
+            _LOGGER.warning("session record %s: %d unreadable session(s) skipped", self.path, self._skipped)
+        return entries
+
+    def _aside(self) -> Path:
+        return self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
 
     def _write(self) -> None:
         payload = {
@@ -122,6 +151,23 @@ class SessionRecord:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+
+def _entry(raw: Any) -> Entry:
+    """One stored session; TypeError (or ValueError, OverflowError, OSError) if a
+    figure that is read from it is missing or of the wrong type."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict):
+        raise TypeError("not a session")
+    data = raw["data"]
+    breasts = data.get("breasts", {})
+    if not isinstance(breasts, dict) or not all(isinstance(b, dict) for b in breasts.values()):
+        raise TypeError("breasts")
+    figures = [raw.get("started"), raw.get("updated"), data.get("seconds", 0.0)]
+    figures += [b.get("seconds", 0.0) for b in breasts.values()]
+    if not all(isinstance(f, int | float) and math.isfinite(f) for f in figures):
+        raise TypeError("a figure that is not a number")
+    datetime.fromtimestamp(raw["started"])  # a day the summary can name
+    return Entry(float(raw["started"]), float(raw["updated"]), data)
 
 
 def summarize(entries: list[Entry], responses: dict[str, str], now: float, days: int = 7) -> list[str]:

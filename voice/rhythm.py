@@ -49,6 +49,8 @@ class Rhythm:
         self._settings = settings
         self._style = style
         self._thin = thin
+        self.tones = True
+        """Whether tones can sound: where not (printed text), press and release are said instead."""
         self.tempo = settings.default_tempo
         self._running = False
         self._anchor_t = 0.0
@@ -96,6 +98,10 @@ class Rhythm:
 
     def style_for(self, cycle: int) -> Style:
         """The style a cycle is counted in, after thinning."""
+        style = self._thinned(cycle)
+        return Style.SIMPLE if style is Style.TONES and not self.tones else style
+
+    def _thinned(self, cycle: int) -> Style:
         if not self._thin or self._style is Style.TONES:
             return self._style
         if self._style is Style.WORDS and cycle < self._settings.full_cycles:
@@ -107,7 +113,8 @@ class Rhythm:
     def _cues_of(self, cycle: int) -> list[tuple[str, str | None, float]]:
         """(name, word, offset from the cycle's start) for every cue of a cycle."""
         s = self._settings
-        press_len = self.cycle_seconds * s.press_seconds / (s.press_seconds + s.release_seconds)
+        # The leaflet's hold of about 2 seconds stays: tempo moves the release pause.
+        press_len = s.press_seconds
         style = self.style_for(cycle)
         speak = style is not Style.TONES
         cues = [("press", s.press_word if speak else None, 0.0)]

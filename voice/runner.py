@@ -172,9 +172,11 @@ class Runner:
         return self._summary
 
     def _save(self, now: float) -> None:
-        """Keep the record current; a full disk must not end the session."""
+        """Keep the record current; a full disk must not end the session. Nothing
+        is saved while the offer to carry on is unanswered: the place offered,
+        the last session's, must stay for the next start."""
         self._saved_at = now
-        if self._record is None:
+        if self._record is None or self._session.offering:
             return
         try:
             self._record.update(self._session.record(now), self._wall())

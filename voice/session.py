@@ -217,6 +217,11 @@ class Session:
         """At a counting step and not paused (counting now, or again once speech ends)."""
         return self.step.rhythm and not self._paused and not self.ended
 
+    @property
+    def offering(self) -> bool:
+        """The offer to carry on is still unanswered: she has begun nothing yet."""
+        return self._offer is not None
+
     def answers(self) -> frozenset[str]:
         """Questions whose answers are understood now: "yes_no" while offering to
         carry on or asking whether to finish, "side" (left/right) while asking
@@ -226,8 +231,10 @@ class Session:
         return frozenset({self.step.ask}) if self.step.ask else frozenset()
 
     def set_mode(self, mode: InputMode) -> None:
-        """How commands are named from now on (the microphone went or came back)."""
+        """How commands are named from now on (the microphone went or came back), and
+        whether the count may play tones (not as printed text)."""
         self._mode = mode
+        self.rhythm.tones = mode is not InputMode.TEXT
         modes = self._content.input_modes[mode]
         self._hints = SimpleNamespace(
             **{command: modes["give"].format(**self._names(command)) for command in self._content.commands}
