@@ -18,7 +18,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,14 +53,19 @@ def main() -> None:
         pulse.wait_for_stream("source-outputs")
         says(run, "Hand expressing")
         run.press(b"n")  # to the question, then wait there: nothing more is said unprompted
-        says(run, "Which breast")
+        # Each trial waits for the end of what was said last, searched from when it
+        # started: searched from earlier, the silence before an answer (the earcon
+        # comes ~0.4 s after the command) passed for its end, and the next command
+        # was spoken over the answer, its "first sound" the answer under way.
+        said = run.monotonic(says(run, "Which breast"))
         for phrase, clip in clips:
-            recorder.wait_for_offset(time.monotonic() - 1.0, timeout=60, min_silence_ms=700)
+            recorder.wait_for_offset(said, timeout=60, min_silence_ms=700)
             before = run.events()[-1]["t"]
             ended = pulse.speak(clip, timeout=20).timing.end_monotonic
+            said = ended
             try:
                 command = run.wait_for(lambda e: e["type"] == "command", before, timeout=5)
-                onset = recorder.wait_for_onset(ended, timeout=5)
+                onset = said = recorder.wait_for_onset(ended, timeout=5)
             except (AssertionError, TimeoutError):
                 missed.append(phrase)
                 continue
