@@ -94,12 +94,25 @@ class Tuning:
     """Speech this long, within twice as long, starts an utterance."""
     pre_roll: float = 0.25
     """Audio before the detected start that is decoded too (soft onsets)."""
-    command_silence: float = 0.15
-    """Silence after a complete command that ends the utterance. Against 0.2, on
-    the dev set: end of speech to result 340 / 430 -> 300 / 390 ms (median /
-    p95), every command and false accept the same, but the recognizer alone
-    took 7 of its own 124 prompts and count words for commands rather than 4
-    (its own voice, known, set all of them aside either way)."""
+    command_silence: float = 0.3
+    """Quiet (see quiet_db) after a complete command that ends the utterance."""
+    quiet_db: float = 25.0
+    """A frame is quiet when the voice activity detector hears no speech in it,
+    or when it is this many dB below the loudest speech of the utterance so
+    far. The detector alone hangs on to speech after its end for a varying
+    while, longer as a session goes on (it adapts to what it hears): fed two
+    voices of the latency benchmark's commands one after another, 2 s apart,
+    one recognizer ended them on its silence of 0.15 s 246 to 361 ms (median
+    276) after their end in the first ten and 256 to 411 ms (339) in the
+    third; on 0.3 s of quiet at 25 dB, 200 to 336 ms (308) and 210 to 332 ms
+    (303). Against that silence of 0.15 s, on the dev set, 0.3 s
+    quiet at 25 dB: end of speech to result 300 / 390 -> 300 / 320 ms
+    (median / p95), commands understood 1151 -> 1154 of 1545, clean and
+    false accepts the same (570 of 665, 9 of 747), the recognizer alone
+    taking 6 rather than 7 of its own 124 prompts and count words for
+    commands. At 25 dB, 0.25 s: 240 / 260 ms but 11 false accepts; at 20
+    dB, 0.3 s: 280 / 320 ms but one own prompt fired (10 before its own
+    voice was set aside); at 15 dB, two."""
     end_silence: float = 0.45
     """Silence that ends any utterance: commas and sentence breaks of the
     assistant's own speech (0.1-0.25 s at 200 words a minute) stay inside."""
@@ -456,6 +469,11 @@ class Recognizer:
         utterance.frames += 1
         utterance.speech += speech
         utterance.silence = 0 if speech else utterance.silence + 1
+        level = 10 * np.log10(frame_power(frame[1], len(frame[1]) // SAMPLE_WIDTH)[0] + 1.0)
+        if speech:
+            utterance.loudest = max(utterance.loudest, level)
+        loud = speech and level > utterance.loudest - self.tuning.quiet_db
+        utterance.quiet = 0 if loud else utterance.quiet + 1
         if utterance.decoding and (
             utterance.frames > self._max_frames
             or (utterance.frames == self._give_up_frames and not self._has_command_words(utterance))
@@ -467,7 +485,8 @@ class Recognizer:
             utterance.decoding = False
         if utterance.silence >= self._end_frames:
             return self._finish(answers)
-        if utterance.silence == self._command_frames and utterance.decoding and self._complete(utterance, answers):
+        # Checked on every quiet frame: the words at the first may not be whole yet.
+        if utterance.quiet >= self._command_frames and utterance.decoding and self._complete(utterance, answers):
             return self._finish(answers)
         return None
 
@@ -783,6 +802,10 @@ class _Utterance:
     """Speech frames in it so far."""
     silence: int = 0
     """Non-speech frames at its end so far."""
+    quiet: int = 0
+    """Quiet frames at its end so far (see Tuning.quiet_db)."""
+    loudest: float = 0.0
+    """dB of its loudest speech frame so far."""
     seconds: float = 0.0
     gain: float = 0.0
     """dB its audio was raised by."""
