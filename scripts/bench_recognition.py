@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         "ours": _summarize(rows, ours),
         "naive": _summarize(naive_rows, naive) if naive_rows else None,
         "naive_every": args.naive_every,
+        # Each clip's result, to look into (which clips take longest, say).
+        "results": [{"file": row["file"], **result} for row, result in zip(rows, ours)],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -524,6 +524,9 @@ TEST_CLIPS = [
     ("stop_it_you_two_espeak.wav", "Stop it, you two.", "espeak-ng en-us 170", "", ""),
     # Heard as "back, okay, previous" without single phones among the other sounds.
     ("tiny_fingers.wav", "He has got such tiny fingers.", "espeak-ng en-us+f3 160", "", ""),
+    # Heard as "okay, again", and (quicker) as a silence and "continue".
+    ("out_of_milk_again.wav", "We ran out of milk again.", "espeak-ng en-gb-scotland 165", "", ""),
+    ("out_of_milk_again_fast.wav", "We ran out of milk again.", "espeak-ng en-029 160", "", "", "tempo_fast"),
 ]
 
 

@@ -107,6 +107,23 @@ def test_speech_taken_for_silence_after_a_command_unmakes_it() -> None:
     assert (unlimited.command, unlimited.text) == (CommandId.STOP, "stop")
 
 
+@pytest.mark.parametrize(
+    ("file", "rule", "other_rule", "command"),
+    [
+        # "We ran out of milk" heard as a filler ("okay, again")...
+        ("out_of_milk_again.wav", "max_lead", "max_lead_unworded", CommandId.REPEAT),
+        # ...and, said quickly, as a silence ("continue").
+        ("out_of_milk_again_fast.wav", "max_lead_unworded", "max_lead", CommandId.RESUME),
+    ],
+)
+def test_speech_before_a_command_s_words_unmakes_it(file: str, rule: str, other_rule: str, command: CommandId) -> None:
+    clip = CLIPS / file
+    heard = recognize_file(Recognizer(load(), **{other_rule: 1e9}), clip)
+    unlimited = recognize_file(Recognizer(load(), **{rule: 1e9, other_rule: 1e9}), clip)
+    assert heard.command is None, heard.text
+    assert unlimited.command is command
+
+
 def test_real_stop_is_heard_as_stop(recognizer: Recognizer) -> None:
     heard = [recognize_file(recognizer, path).command for path in real("stop")[:10]]
     assert heard.count(CommandId.STOP) >= 5, heard

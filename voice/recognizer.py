@@ -192,6 +192,18 @@ class Tuning:
     that the decoder took for silence: longer than this, it is more words ("Stop
     it, you two" heard as "stop" and a silence). After the commands understood
     on the dev set it was 0.06 s at most."""
+    max_lead: float = 0.5
+    """Speech before the command's own words, within tail_db of their loudness,
+    longer than this (as after them, max_tail) is more words, not a filler: a
+    sentence that ends with a command ("We ran out of milk again" heard as
+    "okay, again"). Before the commands understood on the dev set it was 0.43
+    s at most (a filler said slowly)."""
+    max_lead_unworded: float = 0.25
+    """Speech before the first word heard, within tail_db of the command's
+    loudness, that the decoder took for silence: longer than this, it is more
+    words ("We ran out of milk again", said quickly, heard as a silence and
+    "continue"). Before the commands understood on the dev set it was 0.18 s
+    at most (a breath before a real "no")."""
     tail_db: float = 10.0
     """How much quieter than the command's words (their 90th percentile of
     loudness) speech after them may be and still count: noise 10 dB below the
@@ -553,32 +565,43 @@ class Recognizer:
                 (_ALTERNATE.sub("", seg.word), seg.start_frame, seg.end_frame + 1) for seg in self._decoder.seg() or ()
             ]
             t = self.tuning
-            after_core, after_last, hesitation = self._tail(audio, segments)
-            if after_core > t.max_tail or after_last > t.max_unworded or hesitation > t.max_hesitation:
+            extra = self._extra_speech(audio, segments)
+            if (
+                extra.before_core > t.max_lead
+                or extra.before_first > t.max_lead_unworded
+                or extra.after_core > t.max_tail
+                or extra.after_last > t.max_unworded
+                or extra.hesitation > t.max_hesitation
+            ):
                 command = None
         words = " ".join(w for w in hyp.hypstr.split() if not w.startswith(_PHONE_PREFIX))
         # The path score is relative to the best senone of each 10 ms frame.
         frames = max(1, self._decoder.n_frames())
         return words, command, hyp.score ** (100 / frames) if hyp.score > 0 else 0.0
 
-    def _tail(self, audio: bytes, segments: list[tuple[str, int, int]]) -> tuple[float, float, float]:
-        """Seconds of speech nearly as loud as the command's words after the last of
-        them, after the last word heard (a filler, or the command's own), and in
-        the hesitation that is the last word heard, if it is one (segments: the
+    def _extra_speech(self, audio: bytes, segments: list[tuple[str, int, int]]) -> _ExtraSpeech:
+        """Speech nearly as loud as the command's words around them (segments: the
         decoder's words, first and end frames)."""
         frame = SAMPLE_RATE // _SEG_FRAME_RATE
         core = [(start, end) for word, start, end in segments if word in self._core_words]
         loudness = 10 * np.log10(frame_power(audio, frame) + 1.0)
         if not core or core[-1][1] > len(loudness):
-            return 0.0, 0.0, 0.0
+            return _ExtraSpeech()
         start, end = core[0][0], core[-1][1]
         loud = loudness > np.percentile(loudness[start:end], 90) - self.tuning.tail_db
-        last_word, last_start, last = [seg for seg in segments if not seg[0].startswith(_NOT_WORDS)][-1]
+        words = [seg for seg in segments if not seg[0].startswith(_NOT_WORDS)]
+        first, (last_word, last_start, last) = words[0][1], words[-1]
         hesitation = loud[last_start:last] if last_word in _HESITATIONS else []
-        return (
-            float(np.count_nonzero(loud[end:])) / _SEG_FRAME_RATE,
-            float(np.count_nonzero(loud[last:])) / _SEG_FRAME_RATE,
-            float(np.count_nonzero(hesitation)) / _SEG_FRAME_RATE,
+
+        def seconds(frames: Any) -> float:
+            return float(np.count_nonzero(frames)) / _SEG_FRAME_RATE
+
+        return _ExtraSpeech(
+            before_core=seconds(loud[:start]),
+            before_first=seconds(loud[:first]),
+            after_core=seconds(loud[end:]),
+            after_last=seconds(loud[last:]),
+            hesitation=seconds(hesitation),
         )
 
     def _command(self, hypothesis: str, answers: frozenset[str]) -> CommandId | None:
@@ -630,7 +653,7 @@ class Recognizer:
 
     def _compile(self, content: Content) -> tuple[PhraseMatcher, str]:
         """The matcher of heard words, and the JSGF grammar the decoder listens with.
-        Keeps the phrases' own words (not the fillers) for _tail, and with the
+        Keeps the phrases' own words (not the fillers) for _extra_speech, and with the
         fillers for give_up."""
         phrases: dict[CommandId, list[str]] = {}
         for command, spec in content.commands.items():
@@ -790,6 +813,22 @@ class _Gain:
 
 def _db(power: float) -> float:
     return float(10 * np.log10(max(power, 1.0)))
+
+
+@dataclass(frozen=True)
+class _ExtraSpeech:
+    """Seconds of speech nearly as loud as a command's own words (see Tuning.tail_db)."""
+
+    before_core: float = 0.0
+    """Before the command's words."""
+    before_first: float = 0.0
+    """Before the first word heard (taken for silence)."""
+    after_core: float = 0.0
+    """After the command's words."""
+    after_last: float = 0.0
+    """After the last word heard (taken for silence)."""
+    hesitation: float = 0.0
+    """In the hesitation that is the last word heard, if it is one."""
 
 
 @dataclass
