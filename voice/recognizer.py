@@ -111,8 +111,8 @@ class Tuning:
     false accepts the same (570 of 665, 9 of 747), the recognizer alone
     taking 6 rather than 7 of its own 124 prompts and count words for
     commands. At 25 dB, 0.25 s: 240 / 260 ms but 11 false accepts; at 20
-    dB, 0.3 s: 280 / 320 ms but one own prompt fired (10 before its own
-    voice was set aside); at 15 dB, two."""
+    dB, 0.3 s: 280 / 320 ms but one of its own prompts fired (the recognizer
+    alone took 10 of them); at 15 dB, two."""
     end_silence: float = 0.45
     """Silence that ends any utterance: commas and sentence breaks of the
     assistant's own speech (0.1-0.25 s at 200 words a minute) stay inside."""
@@ -481,7 +481,7 @@ class Recognizer:
         utterance.frames += 1
         utterance.speech += speech
         utterance.silence = 0 if speech else utterance.silence + 1
-        level = 10 * np.log10(frame_power(frame[1], len(frame[1]) // SAMPLE_WIDTH)[0] + 1.0)
+        level = _db(frame_power(frame[1], len(frame[1]) // SAMPLE_WIDTH)[0])
         if speech:
             utterance.loudest = max(utterance.loudest, level)
         loud = speech and level > utterance.loudest - self.tuning.quiet_db
