@@ -61,12 +61,20 @@ def test_a_narrowband_microphone_s_commands_are_acted_on(tmp_path):
             says(run, "Hand expressing")
             run.press(b"n")
             question = says(run, "Which breast")
-            # Two that this voice gets either way teach it the narrow band; the
-            # third was heard as "when it" or "when and" with the band left empty.
-            for phrase in ("repeat that", "again", "which step"):
+            # Two that this voice gets either way teach it the narrow band; "which
+            # step" was heard as "when it" or "when and" with the band left empty.
+            for phrase in ("repeat that", "again"):
                 pulse.speak(flite(tmp_path, phrase, "kal"), timeout=20)
                 time.sleep(1.5)
-            run.wait_for(lambda e: e["type"] == "command" and e["id"] == "where", question["t"], timeout=10)
+            # Said again if missed, as she would (once in some thirty runs it
+            # was, while the question was being asked again).
+            for _ in range(2):
+                pulse.speak(flite(tmp_path, "which step", "kal"), timeout=20)
+                try:
+                    run.wait_for(lambda e: e["type"] == "command" and e["id"] == "where", question["t"], timeout=10)
+                    break
+                except AssertionError:
+                    pass
             assert voice_commands(run, question["t"]) == ["repeat", "repeat", "where"]
             run.press(b"q")
             assert run.finish() == 0
