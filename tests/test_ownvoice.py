@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from voice.audio import SAMPLE_RATE, frame_power, read_wav
-from voice.commands import CommandId
+from voice.commands import CommandId, normalize
 from voice.output import SpokenOutput
 from voice.ownvoice import OwnVoice
 from voice.playback import resample
@@ -115,7 +115,7 @@ def echo_case(synthesizer, learnt_text, playing_text, heard_text, command, t0=10
         own.learn(text, synthesizer.synthesize(text))
     assert own.wait_learnt(10)
     if playing_text:
-        own.playing("now", playing_text, t0)
+        own.playing("now", playing_text, playing_text, t0)
     return own.explains(command, as_heard(synthesizer.synthesize(heard_text)), t0 + 0.5, t0 + 1.0)
 
 
@@ -137,12 +137,52 @@ def test_its_own_voice_when_it_is_not_talking_is_a_recording_or_a_late_echo(synt
     assert echo_case(synthesizer, text, "", text, CommandId.OTHER_SIDE)
 
 
+def speech_end(pcm: bytes) -> int:
+    """The byte offset of the end of the last 10 ms frame with speech in it."""
+    loud = np.flatnonzero(frame_power(pcm, 160) > 300**2)
+    return (loud[-1] + 1) * 320
+
+
+def test_a_recording_of_something_else_it_said_is_its_own_while_it_talks(synthesizer, texts):
+    """Its help list played back goes on while it says it did not catch something:
+    the list's last word, "contacts", is not hers, though it is not saying it."""
+    help_list = next(text for text in texts if text.startswith("You can say"))
+    sorry = CONTENT.responses["not_understood"]
+    own = OwnVoice(PHRASES)
+    for text in (help_list, sorry):
+        own.learn(text, synthesizer.synthesize(text))
+    assert own.wait_learnt(10)
+    own.playing("now", sorry, sorry, 100.0)
+    heard = as_heard(synthesizer.synthesize(help_list))
+    last_word = heard[speech_end(heard) - SAMPLE_RATE : speech_end(heard)]  # its last 0.5 s of speech
+    assert own.explains(CommandId.CONTACTS, last_word, 100.2, 100.7)
+
+
+def test_her_command_over_its_echo_is_hers_among_all_it_has_learnt(learnt, synthesizer, texts):
+    """Its prompts share words, and espeak-ng says them alike: her "where am I" over
+    the echo of one of them, while it plays it, is not taken for a recording of another."""
+    hers = np.frombuffer(read_wav(DATA / "clips" / "where_am_i.wav"), "<i2").astype(np.float64)
+    missed = []
+    for i, text in enumerate(texts):
+        if "where" in normalize(text):  # saying it: taken for its echo
+            continue
+        echo = np.frombuffer(as_heard(synthesizer.synthesize(text)), "<i2").astype(np.float64)
+        under = np.pad(echo[: len(hers)], (0, max(0, len(hers) - len(echo))))  # count words are short
+        pcm = np.clip(under * 0.5 + hers, -32768, 32767).astype("<i2").tobytes()
+        t = 1000.0 * (i + 1)  # apart, for the fixture's other tests
+        learnt.playing(text, text, text, t)
+        if learnt.explains(CommandId.WHERE, pcm, t, t + len(hers) / SAMPLE_RATE):
+            missed.append(text)
+        learnt.stopped(text, t + len(echo) / SAMPLE_RATE)
+    assert missed == []
+
+
 def test_her_voice_is_never_explained_away(synthesizer):
     own = OwnVoice(PHRASES)
     text = "Paused. When you are ready, say carry on."
     own.learn(text, synthesizer.synthesize(text))
     assert own.wait_learnt(10)
-    own.playing("now", text, time.monotonic())
+    own.playing("now", text, text, time.monotonic())
     hers = read_wav(DATA / "clips" / "carry_on.wav")
     assert not own.explains(CommandId.RESUME, hers, time.monotonic(), time.monotonic() + 0.5)
 

@@ -134,17 +134,15 @@ class SpokenOutput:
         if say.printed:
             self._fallback.say(say)
             return
-        # Spoken slowly, the same text is another sound to know.
-        key = f"slow:{say.text}" if say.slow else say.text
-        self._play(say, key, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
+        self._play(say, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
 
     def cue(self, cue: Cue) -> None:
         # A cue must start on its beat: cut off the tail of the one before.
         self.stop()
         if cue.word:
-            self._play(cue, cue.word, lambda: self._synthesizer.synthesize(cue.word))
+            self._play(cue, lambda: self._synthesizer.synthesize(cue.word))
         else:
-            self._play(cue, f"tone:{cue.name}", lambda: self._tone(cue.name))
+            self._play(cue, lambda: self._tone(cue.name))
 
     def acknowledge(self) -> None:
         player = self._usable_player()
@@ -161,12 +159,12 @@ class SpokenOutput:
         if self._player is not None:
             self._player.close()
 
-    def _play(self, item: Say | Cue, key: str, make: Callable[[], Sound]) -> None:
+    def _play(self, item: Say | Cue, make: Callable[[], Sound]) -> None:
         player = self._usable_player()
         if player is not None:
             try:
                 sound = make()
-                self._own_voice.learn(key, sound)
+                self._own_voice.learn(_sound_key(item), sound)
                 player.play(sound, item)
                 return
             except EngineError as exc:
@@ -196,7 +194,7 @@ class SpokenOutput:
 
     def _player_started(self, item: Say | Cue | None, t: float) -> None:
         if item is not None:
-            self._own_voice.playing(item, item.text if isinstance(item, Say) else item.word or "", t)
+            self._own_voice.playing(item, _sound_key(item), item.text if isinstance(item, Say) else item.word or "", t)
         self._started(item, t)
 
     def _player_finished(self, item: Say | Cue | None, completed: bool) -> None:
@@ -223,3 +221,11 @@ class SpokenOutput:
         if name not in self._tones:
             self._tones[name] = tone(name)
         return self._tones[name]
+
+
+def _sound_key(item: Say | Cue) -> str:
+    """What the sound of an utterance or cue is known by to its own voice."""
+    if isinstance(item, Say):
+        # Spoken slowly, the same text is another sound to know.
+        return f"slow:{item.text}" if item.slow else item.text
+    return item.word or f"tone:{item.name}"

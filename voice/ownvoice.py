@@ -22,6 +22,9 @@ played back, a late echo. While it is talking, a weak match (enough aligned
 hashes) is enough, as the room smears its echo. Heard audio that is its own
 is not a command, with one exception, so that she can still interrupt: while
 it is talking, a command it is not saying is hers (her voice over its echo).
+Unless the audio matches another of its sounds strongly, and better than what
+it is playing: a recording of its help list going on while it says "Sorry, I
+did not catch that" holds "contacts", which is not hers.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -114,9 +118,10 @@ class OwnVoice:
 
     def __init__(self, phrases: Mapping[CommandId, Iterable[str]]) -> None:
         self._phrases = {command: [normalize(p) for p in items] for command, items in phrases.items()}
-        self._played: deque[list] = deque(maxlen=_KEEP_PLAYED)  # [key, words, start, end or None]
+        self._played: deque[list] = deque(maxlen=_KEEP_PLAYED)  # [item, key, words, start, end or None]
         self._lock = threading.Lock()
         self._known: set[str] = set()
+        self._spans: dict[str, tuple[int, int]] = {}  # key: its frames in the table
         self._hashes: list[np.ndarray] = []
         self._frames: list[np.ndarray] = []
         self._next_frame = 0
@@ -140,60 +145,71 @@ class OwnVoice:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
 
-    def playing(self, key: object, text: str, t: float) -> None:
-        """It started to play text (a prompt, a count word) at t."""
+    def playing(self, item: object, key: str, text: str, t: float) -> None:
+        """It started to play item at t: the sound learnt as key, saying text (a
+        prompt, a count word)."""
         with self._lock:
-            self._played.append([key, normalize(text), t, None])
+            self._played.append([item, key, normalize(text), t, None])
 
-    def stopped(self, key: object, t: float) -> None:
+    def stopped(self, item: object, t: float) -> None:
         with self._lock:
             for played in self._played:
-                if played[0] is key and played[3] is None:
-                    played[3] = t
+                if played[0] is item and played[4] is None:
+                    played[4] = t
 
     def explains(self, command: CommandId | None, pcm: bytes, start: float, end: float) -> bool:
         """Whether an utterance heard from start to end is the assistant's own voice
         (and so no command), rather than hers."""
         with self._lock:
-            words = [
-                w
-                for _, said, began, ended in self._played
+            now = [
+                (key, said)
+                for _, key, said, began, ended in self._played
                 if began <= end and (ended is None or ended + ECHO_SECONDS >= start)
-                for w in said
             ]
-        if not words:
-            return self.heard_in(pcm)  # not talking: only a recording or a late echo of it
-        if not self.heard_in(pcm, strong=False):
+        heard = fingerprint(np.frombuffer(pcm, "<i2"))
+        if not now:
+            return self._match(heard).strong  # not talking: only a recording or a late echo of it
+        playing = {key for key, _ in now}
+        elsewhere = self._match(heard, playing, inside=False)
+        if elsewhere.strong and elsewhere.aligned > self._match(heard, playing).aligned:
+            return True  # a recording or a late echo of another thing it said
+        if not self._match(heard).weak:
             return False
         if command is None:
             return True
+        words = [w for _, said in now for w in said]
         return any(all(any(_alike(w, s) for s in words) for w in phrase) for phrase in self._phrases[command])
 
     def heard_in(self, pcm: bytes, strong: bool = True) -> bool:
         """Whether 16 kHz mono audio from the microphone is the assistant's own sound:
         a strong match, or with strong=False, also a weak one (see above)."""
-        aligned, spread, anchors, heard = self._match(np.frombuffer(pcm, "<i2"))
-        _LOGGER.debug("own voice: %d of %d hashes aligned over %d frames from %d", aligned, heard, spread, anchors)
-        if aligned < MIN_ALIGNED:
-            return False
-        return not strong or (spread >= MIN_SPREAD and anchors >= MIN_ANCHORS and aligned >= MIN_SHARE * heard)
+        match = self._match(fingerprint(np.frombuffer(pcm, "<i2")))
+        return match.strong if strong else match.weak
 
-    def _match(self, samples: np.ndarray) -> tuple[int, int, int, int]:
-        """At the best time offset against what it played: (hashes aligned, frames
-        they spread over, distinct frames they start from, hashes heard)."""
-        hashes, frames = fingerprint(samples)
+    def _match(self, heard: tuple[np.ndarray, np.ndarray], keys: set[str] | None = None, inside: bool = True) -> _Match:
+        """The best time offset of heard (a fingerprint) against what it learnt, or
+        only against the sounds learnt as keys (inside) or all but those."""
+        hashes, frames = heard
         with self._lock:
             table = self._sorted()
+            spans = [self._spans[key] for key in keys or () if key in self._spans]
         if table is None or not len(hashes):
-            return 0, 0, 0, len(hashes)
+            return _Match(0, 0, 0, len(hashes))
         known, at = table
         lo = np.searchsorted(known, hashes, "left")
         hi = np.searchsorted(known, hashes, "right")
         found = hi - lo
         if not found.any():
-            return 0, 0, 0, len(hashes)
+            return _Match(0, 0, 0, len(hashes))
         query = np.repeat(np.arange(len(hashes)), found)
         where = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
+        if keys is not None:
+            within = np.zeros(len(where), bool)
+            for first, last in spans:
+                within |= (at[where] >= first) & (at[where] < last)
+            query, where = query[within == inside], where[within == inside]
+            if not len(where):
+                return _Match(0, 0, 0, len(hashes))
         offsets = at[where] - frames[query]
         # Heard between two of the fingerprint's hops, a sound's hashes split over
         # neighbouring offsets: counted together, its own "pause" cut from a prompt
@@ -202,7 +218,9 @@ class OwnVoice:
         total = np.concatenate([[0], np.cumsum(counts)])
         near = total[np.searchsorted(values, values + 1, "right")] - total[np.searchsorted(values, values - 1, "left")]
         anchors = frames[query][np.abs(offsets - values[near.argmax()]) <= 1]
-        return len(anchors), int(anchors.max() - anchors.min()), len(np.unique(anchors)), len(hashes)
+        match = _Match(len(anchors), int(anchors.max() - anchors.min()), len(np.unique(anchors)), len(hashes))
+        _LOGGER.debug("own voice: %s", match)
+        return match
 
     def _sorted(self) -> tuple[np.ndarray, np.ndarray] | None:
         if self._table is None and self._hashes:
@@ -225,10 +243,32 @@ class OwnVoice:
             with self._lock:
                 self._hashes.append(hashes)
                 self._frames.append(frames + self._next_frame)
+                self._spans[key] = (self._next_frame, self._next_frame + span)
                 self._next_frame += span + _GAP
                 self._table = None
                 self._pending -= 1
                 self._idle.notify_all()
+
+
+class _Match(NamedTuple):
+    """Heard audio against its learnt sounds, at the best time offset."""
+
+    aligned: int
+    """Hashes aligned."""
+    spread: int
+    """Frames they spread over."""
+    anchors: int
+    """Distinct frames they start from."""
+    heard: int
+    """Hashes heard."""
+
+    @property
+    def weak(self) -> bool:
+        return self.aligned >= MIN_ALIGNED
+
+    @property
+    def strong(self) -> bool:
+        return self.weak and self.spread >= MIN_SPREAD and self.anchors >= MIN_ANCHORS and self.aligned >= MIN_SHARE * self.heard
 
 
 def _alike(a: str, b: str) -> bool:
