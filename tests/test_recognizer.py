@@ -13,7 +13,7 @@ from voice.audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, pcm16, read_wav, writ
 from voice.commands import CommandId
 from voice.content import DEFAULT_DIR, load
 from voice.errors import AudioFileError, EngineError, OptionError
-from voice.recognizer import Recognition, Recognizer, hear_file, recognize_file
+from voice.recognizer import Recognition, Recognizer, _closed, _grammar, hear_file, recognize_file
 
 from .shared import CLIPS, clip_rows
 
@@ -90,6 +90,50 @@ def test_single_phones_among_other_sounds_turn_away_what_the_words_miss() -> Non
     without = recognize_file(Recognizer(load(), other_phones=""), path)
     assert heard.command is None, heard.text
     assert without.command == CommandId.BACK, without.text
+
+
+def _accepted(grammar: tuple[int, int, list[tuple]], most_words: int = 6) -> dict[str, float]:
+    """Every word sequence the grammar accepts, up to most_words, at its best
+    probability, following one empty transition at a time as the decoder does."""
+    start, final, transitions = grammar
+    # (state, words so far, whether the last transition was empty): probability.
+    paths, found = {(start, (), False): 1.0}, {}
+    for _ in range(2 * most_words + 2):
+        for (state, words, empty), p in list(paths.items()):
+            for source, target, q, *word in transitions:
+                if source == state and (word or not empty) and len(words) + len(word) <= most_words:
+                    key = (target, words + tuple(word), not word)
+                    if p * q > paths.get(key, 0.0):
+                        paths[key] = p * q
+    for (state, words, _), p in paths.items():
+        if state == final:
+            found[" ".join(words)] = max(p, found.get(" ".join(words), 0.0))
+    return found
+
+
+def test_the_grammar_takes_a_phrase_with_fillers_around_it_or_other_sounds() -> None:
+    accepted = _accepted(_grammar(["next", "go back"], ["_p"], ["um"], ["please"], ["yes", "_ah"], fillers=2))
+    for words in ("next", "go back", "_p next", "um go back", "_p um um next please please", "yes", "yes _ah yes"):
+        assert words in accepted, words
+    for words in ("", "go", "back", "um um um next", "next _p", "next yes", "um", "please next"):
+        assert words not in accepted, words
+    # As JSGF's "[<onset>] [<before>] <phrase> [<after>] | <other>+" weighs them.
+    one = _accepted(_grammar(["next", "go back"], ["_p"], ["um"], ["please"], ["yes", "_ah"], fillers=1))
+    assert one["next"] == pytest.approx(0.5 * 0.5 * 0.5 * (1 / 2) * 0.5)
+    assert one["_p um go back please"] == pytest.approx(0.5 * 0.5 * 0.5 * (1 / 2) * 0.5)
+    assert one["yes _ah"] == pytest.approx(0.25 * (1 / 2) * 0.5 * (1 / 2))
+    assert "um um next" not in one
+    assert set(_accepted(_grammar(["next"], [], [], [], [], fillers=1))) == {"next"}
+
+
+def test_chains_of_empty_transitions_are_closed_over_at_their_best_probability() -> None:
+    # 0 -> 1 -> 2 -> 3 skips three optional words; 0 -> 3 also directly, less likely.
+    words = [(1, 3, 0.9, "word"), (3, 0, 1.0, "loop")]
+    closed = _closed([(0, 1, 0.5), (1, 2, 0.5), (2, 3, 0.5), (0, 3, 0.1), *words])
+    assert sorted(closed, key=str) == sorted(
+        [(0, 1, 0.5), (0, 2, 0.25), (0, 3, 0.125), (1, 2, 0.5), (1, 3, 0.25), (2, 3, 0.5), *words], key=str
+    )
+    assert _closed([(0, 1, 0.5), (1, 0, 0.5)]) == [(0, 1, 0.5), (1, 0, 0.5)]
 
 
 @pytest.mark.parametrize("setting", ["onset_phones", "other_phones"])
