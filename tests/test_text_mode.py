@@ -195,6 +195,15 @@ def test_counting_is_printed_on_its_beat(tmp_path):
     assert all(c["t"] >= c["planned_t"] for c in cues)
 
 
+def test_a_rate_out_of_range_is_refused_in_text_mode_too(tmp_path):
+    result = run_cli("--text", "--rate", "1000", stdin=b"stop\n", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines()[-1] == (
+        "error: speech rate 1000 is out of range: give 80 to 400 words a minute"
+    )
+    assert result.stdout == b""
+
+
 @pytest.mark.parametrize(
     "name,reason",
     [("missing/events.jsonl", "No such file or directory"), ("", "Is a directory")],

@@ -274,6 +274,10 @@ def _session(args: argparse.Namespace, content: Content) -> int:
     mode = InputMode.TEXT if args.text else InputMode.KEYS if args.keyboard else InputMode.VOICE
     if args.record_dir is not None:
         _check_record_dir(args.record_dir, mode)
+    if args.rate is not None:
+        from .speech import check_rate
+
+        check_rate(args.rate)  # a range: wrong in any mode, though only speech uses it
     if mode is not InputMode.TEXT:
         _check_options(args)
     record = None if args.no_log else SessionRecord(_record_path())
@@ -346,11 +350,10 @@ def _stdout_closed(runner: Runner) -> None:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    """Options out of range or not among the choices: OptionError naming the valid ones."""
-    from .speech import check_rate, check_voice
+    """Options of speech and audio devices not among the choices: OptionError naming
+    the valid ones."""
+    from .speech import check_voice
 
-    if args.rate is not None:
-        check_rate(args.rate)
     if args.voice is not None:
         check_voice(args.voice)
     if args.speaker is not None:
