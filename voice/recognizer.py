@@ -747,8 +747,8 @@ def _grammar(
 
     Built as states rather than as JSGF, whose "<other>+" PocketSphinx compiles
     into two copies of the loop, and every word into a state of its own: the
-    decoder follows each copy and state every frame (on 60 clips of the dev set
-    that took longest, 194 -> 151 ms median). The probabilities are the JSGF
+    decoder follows each copy and state every frame (on 60 slow clips of the
+    dev set, 194 -> 151 ms median). The probabilities are the JSGF
     grammar's: 1/2 for each side of an alternative or an optional word, shared
     evenly among the words of a choice.
     """
