@@ -2,8 +2,8 @@
 """Benchmark the command recognizer on the dev set (scripts/make_devset.py, run first if the set is missing).
 
     python scripts/bench_recognition.py [--quick] [--naive-every 8] [--jobs 2]
-        [--tune SETTING=VALUE ...] [--devset build/devset] [--json build/bench.json]
-        [--markdown build/bench.md]
+        [--tune SETTING=VALUE ...] [--profiles] [--devset build/devset]
+        [--json build/bench.json] [--markdown build/bench.md]
 
 Reports, per condition, per group and overall: commands understood, false
 accepts on non-command speech, false accepts on the assistant's own prompts
@@ -11,6 +11,13 @@ and count words, the real human clips, espeak-ng apart from flite/festival,
 and recognition time per clip. Beside it, on every Nth clip, the naive way:
 SpeechRecognition's recognize_sphinx (full language model) and a substring
 match of the phrases.
+
+With --profiles, each synthetic voice is heard as someone who has run
+`run.py enroll`: with a voice profile learnt from its reading of the
+enrollment sentences (the dev set's enroll.jsonl, sentences that are no
+clips of the set). The assistant's own prompts and count words are then
+heard under every voice's profile, as they would be in each of their rooms;
+the real human clips and the noise, with none.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tune", action="append", default=[], metavar="SETTING=VALUE",
                         help="another recognizer setting to measure (run.py recognize --tune)")
+    parser.add_argument("--profiles", action="store_true",
+                        help="hear each synthetic voice with a voice profile learnt from its enrollment sentences")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "build" / "bench.md")
     args = parser.parse_args(argv)
@@ -79,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row for row in rows if rng.random() < QUICK_SHARE]
     for row in rows:
         row["path"] = str(args.devset / row["file"])
+    if args.profiles:
+        rows = _with_profiles(rows, _learn_profiles(args.devset, args.json.parent / "profiles"))
+        args.naive_every = 0  # the naive way has no profile
 
     begin = time.monotonic()
     ours = _run(functools.partial(_recognize, tune=tuple(args.tune)), rows, args.jobs)
@@ -89,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "clips": len(rows),
         "tune": args.tune,
+        "profiles": args.profiles,
         "wall_seconds": round(wall, 1),
         "ours": _summarize(rows, ours),
         "naive": _summarize(naive_rows, naive) if naive_rows else None,
@@ -107,11 +120,13 @@ def main(argv: list[str] | None = None) -> int:
 # -- running the recognizers ------------------------------------------------------
 
 
-def _recognize(paths: list[str], answers: frozenset[str], tune: tuple[str, ...]) -> list[dict]:
+def _recognize(
+    paths: list[str], answers: frozenset[str], tune: tuple[str, ...], profile: str | None = None
+) -> list[dict]:
     """Ours: `python run.py recognize --json --answers ... FILES`, the live loop's settings
     unless tuned."""
-    tuning = [f"--tune={item}" for item in tune]
-    command = [sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *tuning, *paths]
+    options = [f"--tune={item}" for item in tune] + ([f"--profile={profile}"] if profile else [])
+    command = [sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *options, *paths]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     by_file = {row["file"]: row for row in map(json.loads, done.stdout.splitlines())}
     results = []
@@ -182,20 +197,51 @@ def _phrase_finder(content: Content) -> Callable[[str, frozenset[str]], str | No
     return find
 
 
+def _learn_profiles(devset: Path, folder: Path) -> dict[str, str]:
+    """Each synthetic voice's profile, learnt as run.py enroll does: voice -> file."""
+    from voice.adaptation import learn
+
+    by_voice: dict[str, list[tuple[bytes, str]]] = defaultdict(list)
+    for line in (devset / "enroll.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        by_voice[row["voice"]].append((read_wav(devset / row["file"]), row["text"]))
+    profiles = {}
+    for voice, recordings in by_voice.items():
+        profile = folder / f"{voice.replace('+', '_')}.mllr"
+        held = learn(recordings, profile)
+        print(f"{voice}: profile learnt; with it, {held} of {len(recordings)} sentences heard as themselves",
+              file=sys.stderr, flush=True)
+        profiles[voice] = str(profile)
+    return profiles
+
+
+def _with_profiles(rows: list[dict], profiles: dict[str, str]) -> list[dict]:
+    """Each voice's clips with its profile; the assistant's own words once under each."""
+    out = []
+    for row in rows:
+        if row["voice"] in profiles:
+            out.append({**row, "profile": profiles[row["voice"]]})
+        elif row["group"] in OWN_GROUPS:
+            out += [{**row, "profile": profile} for profile in profiles.values()]
+        else:
+            out.append(row)
+    return out
+
+
 def _run(recognize: Callable[..., list[dict]], rows: list[dict], jobs: int) -> list[dict]:
-    """Results in the order of rows, in batches that share the same answers."""
-    batches: list[tuple[list[int], frozenset[str]]] = []
-    by_answers: dict[frozenset[str], list[int]] = defaultdict(list)
+    """Results in the order of rows, in batches that share the same answers and profile."""
+    batches: list[tuple[list[int], frozenset[str], str | None]] = []
+    by_key: dict[tuple[frozenset[str], str | None], list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
-        by_answers[frozenset(row["answers"])].append(i)
+        by_key[frozenset(row["answers"]), row.get("profile")].append(i)
     size = 100
-    for answers, indices in by_answers.items():
-        batches += [(indices[i : i + size], answers) for i in range(0, len(indices), size)]
+    for (answers, profile), indices in by_key.items():
+        batches += [(indices[i : i + size], answers, profile) for i in range(0, len(indices), size)]
     results: list[dict] = [{}] * len(rows)
     with ProcessPoolExecutor(jobs) as pool:
         futures = [
-            (idx, pool.submit(recognize, [rows[i]["path"] for i in idx], answers))
-            for idx, answers in batches
+            (idx, pool.submit(recognize, [rows[i]["path"] for i in idx], answers, **({"profile": p} if p else {})))
+            for idx, answers, p in batches
         ]
         for indices, future in futures:
             for i, result in zip(indices, future.result()):

@@ -20,6 +20,8 @@ Writes <out>/manifest.jsonl, one clip a line:
   condition  clean, white_20db, white_10db, pink_20db, pink_10db, babble_10db,
              reverb, tempo_fast, tempo_slow, pitch_high, pitch_low, quiet
   text       what is said
+and <out>/enroll.jsonl, each synthetic voice reading the enrollment sentences
+(content/enrollment.yaml), one a line: file, voice, text.
 Needs the Debian packages espeak-ng, flite, festival (+ voices) and sox.
 """
 
@@ -218,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     # comes out some samples longer or shorter), so each of the assistant's texts
     # is made in a fresh process.
     own = [b for b in bases if b.synth == "assistant"]
-    others = [b for b in bases if b.synth != "assistant"]
+    # Each synthetic voice also reads the enrollment sentences, to learn its voice
+    # profile from (bench_recognition.py --profiles); not clips of the set.
+    enrollment = [Base(*voice, text) for voice in VOICES for text in content.enrollment.sentences]
+    others = [b for b in bases if b.synth != "assistant"] + enrollment
     with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:
         list(pool.map(_synthesize, own, [base_dir] * len(own)))
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -229,7 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     with (out / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
         for clip in clips:
             manifest.write(json.dumps(asdict(clip)) + "\n")
-    print(f"{len(clips)} clips in {out}")
+    with (out / "enroll.jsonl").open("w", encoding="utf-8") as rows:
+        for base in enrollment:
+            rows.write(json.dumps({"file": f"base/{base.name}", "voice": base.voice, "text": base.text}) + "\n")
+    print(f"{len(clips)} clips in {out}, and {len(enrollment)} enrollment sentences")
     return 0
 
 

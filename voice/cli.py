@@ -12,7 +12,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import content as content_module
 from .commands import CommandId, PhraseMatcher, Source
@@ -28,9 +30,13 @@ from .rhythm import Style
 from .runner import Runner
 from .session import InputMode, Session
 
+if TYPE_CHECKING:  # the engines are imported where they are built
+    from .recognizer import Recognizer
+
 _LOGGER = logging.getLogger(__name__)
 APP_NAME = "hand-expressing-voice"
-# "run.py log" waits at most this long for its summary to be said.
+# The longest wait for a line to be said (run.py log, enroll), or for the
+# assistant's texts to be known as its own voice.
 _SPEAK_LIMIT = 120.0
 
 
@@ -78,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep every utterance the microphone hears as a WAV in DIR, to diagnose recognition "
         "(off by default: this writes what you say to disk)",
     )
+    parser.add_argument(
+        "--no-profile", action="store_true", help="listen without the voice profile that run.py enroll learnt"
+    )
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
 
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
@@ -102,7 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SETTING=VALUE",
         help="try another recognizer setting (a field of voice.recognizer.Tuning); the live loop keeps the defaults",
     )
+    recognize.add_argument(
+        "--profile", type=Path, metavar="FILE", help="adapt to a voice profile (run.py enroll writes one)"
+    )
     recognize.add_argument("files", nargs="+", metavar="WAV")
+    enroll = sub.add_parser(
+        "enroll", help="learn your voice: say a few sentences after the assistant, and it understands you better"
+    )
+    enroll.add_argument("--forget", action="store_true", help="delete the voice profile learnt before")
     log = sub.add_parser("log", help="say and print a summary of today's and recent sessions")
     # Also after the subcommand, as one would type it; SUPPRESS keeps a --text given before it.
     log.add_argument("--text", action="store_true", default=argparse.SUPPRESS, help="print only, say nothing")
@@ -128,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             return _recognize(args, content_module.load(args.content))
         if args.subcommand == "log":
             return _log(args, content_module.load(args.content))
+        if args.subcommand == "enroll":
+            return _enroll(args, content_module.load(args.content))
         return _session(args, content_module.load(args.content))
     except ContentError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -164,43 +182,78 @@ def _record_path() -> Path:
     return Path(user_data_dir(APP_NAME)) / "sessions.json"
 
 
+def _profile_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME)) / "voice-profile.mllr"
+
+
+def _enroll(args: argparse.Namespace, content: Content) -> int:
+    from .enroll import enroll
+    from .microphone import Microphone
+
+    profile = _profile_path()
+    if args.forget:
+        if profile.exists():
+            profile.unlink()
+            print(f"The voice profile is deleted ({profile}).")
+        else:
+            print("There is no voice profile to delete.")
+        return 0
+    _check_options(args, audio=True)  # it listens, even with --text
+    # With --text the sentences are only printed, for a screen reader to say.
+    with contextlib.nullcontext(None) if args.text else _speaking(args) as speak:
+
+        def say(line: str) -> None:
+            print(line, flush=True)
+            if speak is not None:
+                speak(line)
+
+        learnt = enroll(content.enrollment, say, lambda: Microphone(device=args.mic), profile)
+    if learnt:
+        print(f"Voice profile: {profile}")
+    return 0 if learnt else 1
+
+
 def _log(args: argparse.Namespace, content: Content) -> int:
     lines = summarize(SessionRecord(_record_path()).entries, content.responses, time.time())
     for line in lines:
         print(line)
     if not args.text:
         try:
-            _speak_lines(args, lines)
+            with _speaking(args) as say:
+                for line in lines:
+                    say(line)
         except EngineError as exc:
             # The summary is printed: no speech is no failure.
             print(f"cannot speak, printed only: {exc}", file=sys.stderr)
     return 0
 
 
-def _speak_lines(args: argparse.Namespace, lines: list[str]) -> None:
-    """Say lines through the speaker and wait until they are said; EngineError if
-    speech or the speaker fails."""
+@contextlib.contextmanager
+def _speaking(args: argparse.Namespace) -> Iterator[Callable[[str], None]]:
+    """say(line): say the line through the speaker, returning once it is said;
+    EngineError if speech or the speaker fails."""
     from .playback import AudioPlayer
 
     done = threading.Event()
-    last = len(lines) - 1
     errors: list[Exception] = []
-
-    def finished(tag: object, completed: bool) -> None:
-        if tag == last or not completed:
-            done.set()
 
     def failed(error: Exception) -> None:
         errors.append(error)
         done.set()
 
     synthesizer = _synthesizer(args)
-    with AudioPlayer(lambda *_: None, finished, failed, device=args.speaker) as player:
-        for index, line in enumerate(lines):
-            player.play(synthesizer.synthesize(line), index)
-        done.wait(timeout=_SPEAK_LIMIT)
-    if errors:
-        raise errors[0]
+    with AudioPlayer(lambda *_: None, lambda *_: done.set(), failed, device=args.speaker) as player:
+
+        def say(line: str) -> None:
+            done.clear()
+            player.play(synthesizer.synthesize(line), None)
+            done.wait(timeout=_SPEAK_LIMIT)
+            if errors:
+                raise errors[0]
+
+        yield say
 
 
 def _devices() -> int:
@@ -224,7 +277,7 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
     unknown = answers - set(QUESTIONS)
     if unknown:
         raise OptionError(f"unknown question {', '.join(sorted(unknown))}; questions: {', '.join(QUESTIONS)}")
-    recognizer = Recognizer(content, **Tuning.overrides(args.tune))
+    recognizer = Recognizer(content, args.profile, **Tuning.overrides(args.tune))
     own_voice = _learnt_own_voice(args, content)
     failed = False
     for file in args.files:
@@ -274,12 +327,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
     mode = InputMode.TEXT if args.text else InputMode.KEYS if args.keyboard else InputMode.VOICE
     if args.record_dir is not None:
         _check_record_dir(args.record_dir, mode)
-    if args.rate is not None:
-        from .speech import check_rate
-
-        check_rate(args.rate)  # a range: wrong in any mode, though only speech uses it
-    if mode is not InputMode.TEXT:
-        _check_options(args)
+    _check_options(args, audio=mode is not InputMode.TEXT)
     record = None if args.no_log else SessionRecord(_record_path())
     resume = record.resumable(time.time()) if record else None
     start_t = time.monotonic()
@@ -349,11 +397,15 @@ def _stdout_closed(runner: Runner) -> None:
     runner.command(CommandId.STOP, Source.SIGNAL)
 
 
-def _check_options(args: argparse.Namespace) -> None:
+def _check_options(args: argparse.Namespace, audio: bool) -> None:
     """Options of speech and audio devices not among the choices: OptionError naming
-    the valid ones."""
-    from .speech import check_voice
+    the valid ones. The rate's range is checked in any mode, though only speech uses it."""
+    from .speech import check_rate, check_voice
 
+    if args.rate is not None:
+        check_rate(args.rate)
+    if not audio:
+        return
     if args.voice is not None:
         check_voice(args.voice)
     if args.speaker is not None:
@@ -417,16 +469,31 @@ def _spoken_output(
 
 def _listener(args: argparse.Namespace, content: Content, runner: Runner, own_voice: OwnVoice) -> Listener:
     from .microphone import Microphone
-    from .recognizer import Recognizer
 
     return Listener(
         lambda: Microphone(device=args.mic),
-        lambda: Recognizer(content),
+        lambda: _recognizer(args, content),
         runner,
         lambda: runner.answers,
         own_voice,
         args.record_dir,
     )
+
+
+def _recognizer(args: argparse.Namespace, content: Content) -> Recognizer:
+    """The recognizer, adapted to her voice if she has a profile and it loads."""
+    from .recognizer import Recognizer
+
+    profile = _profile_path()
+    if not args.no_profile and profile.exists():
+        try:
+            recognizer = Recognizer(content, profile)
+            _LOGGER.debug("listening with the voice profile %s", profile)
+            return recognizer
+        except EngineError as exc:
+            # A broken profile must not cost her voice control.
+            _LOGGER.warning("listening without the voice profile: %s", exc)
+    return Recognizer(content)
 
 
 @contextlib.contextmanager

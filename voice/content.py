@@ -142,6 +142,20 @@ class RhythmSettings:
 
 
 @dataclass(frozen=True)
+class Enrollment:
+    """What is said while her voice is learnt (run.py enroll)."""
+
+    intro: str
+    prompt: str
+    not_heard: str
+    learning: str
+    learnt: str
+    failed: str
+    sentences: tuple[str, ...]
+    """What she reads aloud, one at a time."""
+
+
+@dataclass(frozen=True)
 class Content:
     meta: dict[str, str]
     positions_per_breast: int
@@ -154,6 +168,7 @@ class Content:
     input_modes: dict[str, dict[str, str]]
     """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
     rhythm: RhythmSettings
+    enrollment: Enrollment
 
     @property
     def phrases(self) -> dict[CommandId, tuple[str, ...]]:
@@ -183,6 +198,7 @@ def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Conte
         fillers=values["fillers"],
         input_modes=values["input_modes"],
         rhythm=values["rhythm"],
+        enrollment=values["enrollment"],
     )
 
 
@@ -419,6 +435,32 @@ def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
     return settings
 
 
+# The fields each enrollment line fills in.
+ENROLLMENT_LINES = {
+    "intro": frozenset({"total"}),
+    "prompt": frozenset({"number", "total", "sentence"}),
+    "not_heard": frozenset({"sentence"}),
+    "learning": frozenset(),
+    "learnt": frozenset(),
+    "failed": frozenset({"reason"}),
+}
+
+
+def _enrollment(doc: Doc, node: Node) -> Enrollment:
+    entries = doc.mapping(node, "enrollment", (*ENROLLMENT_LINES, "sentences"))
+    lines = {
+        name: _template(doc, entries[name], f"enrollment.{name}", fields) for name, fields in ENROLLMENT_LINES.items()
+    }
+    sentences = []
+    for i, item in enumerate(doc.sequence(entries["sentences"], "enrollment.sentences")):
+        field = f"enrollment.sentences[{i}]"
+        sentence = doc.text(item, field)
+        if not normalize(sentence):
+            raise doc.error(item, field, "a sentence needs words")
+        sentences.append(sentence)
+    return Enrollment(**lines, sentences=tuple(sentences))
+
+
 _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
     "meta": _meta,
     "positions_per_breast": _positions,
@@ -429,4 +471,5 @@ _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
     "fillers": _fillers,
     "input_modes": _input_modes,
     "rhythm": _rhythm,
+    "enrollment": _enrollment,
 }

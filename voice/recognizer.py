@@ -280,10 +280,11 @@ class Tuning:
 class Recognizer:
     """Streaming command recognizer: feed audio, get one Recognition per utterance."""
 
-    def __init__(self, content: Content, **tuning: Any) -> None:
+    def __init__(self, content: Content, profile: Path | None = None, **tuning: Any) -> None:
+        """profile: a voice profile (voice.adaptation) to adapt the model to her voice."""
         self.tuning = Tuning(**tuning)
         self._question = {command: spec.answer for command, spec in content.commands.items()}
-        self._decoder, self._vad = _load_engine(self.tuning)
+        self._decoder, self._vad = _load_engine(self.tuning, profile)
         self._matcher, grammar = self._compile(content)
         try:
             self._decoder.add_fsg(_COMMAND_SEARCH, self._decoder.create_fsg(_COMMAND_SEARCH, *grammar))
@@ -971,8 +972,8 @@ def hear_file(
     ]
 
 
-def _load_engine(tuning: Tuning) -> tuple[Any, Any]:
-    """The decoder (no language model: the grammar is added after) and the VAD."""
+def model_paths() -> tuple[Path, Path]:
+    """PocketSphinx's English acoustic model folder and pronunciation dictionary."""
     try:
         import pocketsphinx
     except ImportError as exc:
@@ -982,6 +983,16 @@ def _load_engine(tuning: Tuning) -> tuple[Any, Any]:
     for path in (hmm, dictionary):
         if not path.exists():
             raise EngineError(f"the PocketSphinx English model is missing: {path} not found")
+    return hmm, dictionary
+
+
+def _load_engine(tuning: Tuning, profile: Path | None) -> tuple[Any, Any]:
+    """The decoder (no language model: the grammar is added after) and the VAD."""
+    hmm, dictionary = model_paths()  # first: it says so if PocketSphinx is missing
+    import pocketsphinx
+
+    if profile is not None and not profile.is_file():
+        raise EngineError(f"no voice profile at {profile}")
     try:
         decoder = pocketsphinx.Decoder(
             hmm=str(hmm),
@@ -993,9 +1004,11 @@ def _load_engine(tuning: Tuning) -> tuple[Any, Any]:
             wip=tuning.word_penalty,
             silprob=tuning.silence_prob,
             pip=tuning.phone_penalty,
+            **({"mllr": str(profile)} if profile is not None else {}),
         )
         vad = pocketsphinx.Vad(tuning.vad_mode, SAMPLE_RATE, tuning.frame_seconds)
     except (RuntimeError, ValueError) as exc:
+        if profile is not None:
+            raise EngineError(f"cannot start PocketSphinx with the voice profile {profile} (learn it again: run.py enroll): {exc}") from None
         raise EngineError(f"cannot start PocketSphinx: {exc}") from None
     return decoder, vad
-
