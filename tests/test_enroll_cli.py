@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -71,6 +72,29 @@ def test_she_reads_the_sentences_into_the_microphone_and_a_profile_is_learnt(pul
     assert lines_said.not_heard.split("{")[0] not in "\n".join(printed)
     assert printed[-3:] == [lines_said.learning, lines_said.learnt, f"Voice profile: {data / PROFILE}"]
     assert (data / PROFILE).stat().st_size > 0
+
+
+def test_ctrl_c_stops_it_cleanly_and_leaves_the_profile_as_it_was(pulse: PulseHarness, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / PROFILE).parent.mkdir(parents=True)
+    (data / PROFILE).write_text("the profile learnt before\n")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run.py"), "enroll"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        env={**pulse.env(), "XDG_DATA_HOME": str(data), "XDG_CACHE_HOME": str(tmp_path / "cache")},
+    )
+    try:
+        lines = lines_of(process)
+        while not lines.get(timeout=60).startswith("Sentence 1 of"):
+            pass
+        pulse.wait_for_stream("source-outputs")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert lines.get(timeout=5) == "Stopped: the voice profile is as it was."
+        assert process.stderr is not None and b"Traceback" not in process.stderr.read()
+    finally:
+        process.kill()
+    assert (data / PROFILE).read_text() == "the profile learnt before\n"
 
 
 def test_the_voice_session_listens_with_her_profile(

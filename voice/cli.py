@@ -201,15 +201,20 @@ def _enroll(args: argparse.Namespace, content: Content) -> int:
             print("There is no voice profile to delete.")
         return 0
     _check_options(args, audio=True)  # it listens, even with --text
-    # With --text the sentences are only printed, for a screen reader to say.
-    with contextlib.nullcontext(None) if args.text else _speaking(args) as speak:
+    try:
+        # With --text the sentences are only printed, for a screen reader to say.
+        with contextlib.nullcontext(None) if args.text else _speaking(args) as speak:
 
-        def say(line: str) -> None:
-            print(line, flush=True)
-            if speak is not None:
-                speak(line)
+            def say(line: str) -> None:
+                print(line, flush=True)
+                if speak is not None:
+                    speak(line)
 
-        learnt = enroll(content.enrollment, say, lambda: Microphone(device=args.mic), profile)
+            learnt = enroll(content.enrollment, say, lambda: Microphone(device=args.mic), profile)
+    except KeyboardInterrupt:
+        # The profile is only ever replaced whole, once learnt: nothing is half done.
+        print("Stopped: the voice profile is as it was.", flush=True)
+        return 130
     if learnt:
         print(f"Voice profile: {profile}")
     return 0 if learnt else 1
