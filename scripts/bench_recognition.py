@@ -89,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         row["path"] = str(args.devset / row["file"])
     if args.profiles:
+        if not (args.devset / "enroll.jsonl").exists():
+            # A dev set built before the enrollment sentences: adding them leaves its clips as they are.
+            parser.error(f"{args.devset / 'enroll.jsonl'} not found: run scripts/make_devset.py --out {args.devset} to add it")
         rows = _with_profiles(rows, _learn_profiles(args.devset, args.json.parent / "profiles"))
         args.naive_every = 0  # the naive way has no profile
 
@@ -126,7 +129,9 @@ def _recognize(
     """Ours: `python run.py recognize --json --answers ... FILES`, the live loop's settings
     unless tuned."""
     options = [f"--tune={item}" for item in tune] + ([f"--profile={profile}"] if profile else [])
-    command = [sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *options, *paths]
+    command = [
+        sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *options, *paths
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     by_file = {row["file"]: row for row in map(json.loads, done.stdout.splitlines())}
     results = []

@@ -39,7 +39,9 @@ def lines_of(process: subprocess.Popen) -> queue.Queue:
     return lines
 
 
-def test_she_reads_the_sentences_into_the_microphone_and_a_profile_is_learnt(pulse: PulseHarness, tmp_path: Path) -> None:
+def test_she_reads_the_sentences_into_the_microphone_and_a_profile_is_learnt(
+    pulse: PulseHarness, tmp_path: Path
+) -> None:
     # Four sentences of the content's twelve, to keep the test short.
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)

@@ -72,7 +72,8 @@ class SentenceCheck:
             self._decoder = pocketsphinx.Decoder(
                 hmm=str(hmm), dict=str(dictionary), lm=None, logfn=os.devnull, mllr=str(profile)
             )
-            self._decoder.add_jsgf_string("sentences", f"#JSGF V1.0;\ngrammar sentences;\npublic <s> = {alternatives};\n")
+            grammar = f"#JSGF V1.0;\ngrammar sentences;\npublic <s> = {alternatives};\n"
+            self._decoder.add_jsgf_string("sentences", grammar)
             self._decoder.activate_search("sentences")
         except (RuntimeError, ValueError) as exc:
             raise AdaptationError(f"the profile learnt does not load: {exc}") from None
@@ -170,7 +171,8 @@ def _run(command: list[str], stdin: bytes = b"") -> str:
     log = (done.stdout + done.stderr).decode("utf-8", "replace")
     if done.returncode != 0:
         last = [line for line in log.splitlines() if "ERROR" in line or "FATAL" in line][-1:]
-        raise AdaptationError(f"{Path(command[0]).name} failed (exit {done.returncode}){': ' + last[0] if last else ''}")
+        detail = f": {last[0]}" if last else ""
+        raise AdaptationError(f"{Path(command[0]).name} failed (exit {done.returncode}){detail}")
     return log
 
 

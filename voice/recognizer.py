@@ -1009,6 +1009,8 @@ def _load_engine(tuning: Tuning, profile: Path | None) -> tuple[Any, Any]:
         vad = pocketsphinx.Vad(tuning.vad_mode, SAMPLE_RATE, tuning.frame_seconds)
     except (RuntimeError, ValueError) as exc:
         if profile is not None:
-            raise EngineError(f"cannot start PocketSphinx with the voice profile {profile} (learn it again: run.py enroll): {exc}") from None
+            raise EngineError(
+                f"cannot start PocketSphinx with the voice profile {profile} (learn it again: run.py enroll): {exc}"
+            ) from None
         raise EngineError(f"cannot start PocketSphinx: {exc}") from None
     return decoder, vad
