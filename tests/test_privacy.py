@@ -123,3 +123,31 @@ def test_the_session_record_keeps_no_audio_and_no_words(tmp_path):
     files = list(tmp_path.rglob("*"))
     assert not audio_files(tmp_path)
     assert not any("anna" in f.read_text(errors="replace") for f in files if f.is_file())
+
+
+@needs_unshare
+@needs_flite
+def test_a_voice_is_learnt_with_no_network_at_all_and_leaves_nothing_behind(tmp_path, readings):
+    """run.py enroll's learning, with its SphinxTrain tools, in a namespace with no
+    network; its temporary folder (features, never audio) is gone after."""
+    folder = tmp_path / "readings"
+    folder.mkdir()
+    for i, (pcm, _) in enumerate(readings):
+        (folder / f"{i}.raw").write_bytes(pcm)
+    script = tmp_path / "learn.py"
+    script.write_text(
+        "import sys\nfrom pathlib import Path\nsys.path.insert(0, sys.argv[1])\n"
+        "from voice.adaptation import learn\nfrom voice.content import load\n"
+        "sentences = load().enrollment.sentences\n"
+        "recordings = [(Path(sys.argv[2], f'{i}.raw').read_bytes(), s) for i, s in enumerate(sentences)]\n"
+        "print(learn(recordings, Path(sys.argv[3])))\n"
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, str(script), str(ROOT), str(folder), str(tmp_path / "voice.mllr")],
+        capture_output=True, timeout=120, env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert (tmp_path / "voice.mllr").stat().st_size > 0
+    assert list(scratch.iterdir()) == []
