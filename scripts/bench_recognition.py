@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.profiles:
         if not (args.devset / "enroll.jsonl").exists():
             # A dev set built before the enrollment sentences: adding them leaves its clips as they are.
-            parser.error(f"{args.devset / 'enroll.jsonl'} not found: run scripts/make_devset.py --out {args.devset} to add it")
+            parser.error(
+                f"{args.devset / 'enroll.jsonl'} not found: run scripts/make_devset.py --out {args.devset} to add it"
+            )
         rows = _with_profiles(rows, _learn_profiles(args.devset, args.json.parent / "profiles"))
         args.naive_every = 0  # the naive way has no profile
 
