@@ -47,6 +47,7 @@ _FRONT_END = ("lowerf", "upperf", "nfilt", "transform", "lifter")
 _FEATURES = ("feat", "svspec", "agc", "varnorm")
 """Those that turn them into the model's input (bw)."""
 _TIMEOUT = 300
+"""Seconds a tool may take: bw on twelve sentences takes about one."""
 
 
 class AdaptationError(EngineError):

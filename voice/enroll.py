@@ -31,6 +31,7 @@ SETTLE_SECONDS = 0.3
 START_FRAMES = 3
 """Voiced frames in a row that start speech: a click is not speech."""
 TRIES = 2
+"""Times a sentence is asked for before it is left out."""
 
 
 def capture(read: Callable[[], bytes], is_speech: Callable[[bytes], bool], frame_bytes: int) -> bytes | None:
