@@ -151,6 +151,15 @@ def test_speech_taken_for_silence_after_a_command_unmakes_it() -> None:
     assert (unlimited.command, unlimited.text) == (CommandId.STOP, "stop")
 
 
+def test_a_filler_much_louder_than_the_command_s_words_unmakes_it() -> None:
+    # A real "stop" heard as "next, oh": the "st" as next, its vowel as the filler.
+    clip = SPEECH / "stop" / "3d86b69a.wav"
+    heard = recognize_file(Recognizer(load()), clip)
+    unlimited = recognize_file(Recognizer(load(), max_rise=1e9), clip)
+    assert heard.command is None, heard.text
+    assert (unlimited.command, unlimited.text) == (CommandId.NEXT, "next oh")
+
+
 @pytest.mark.parametrize(
     ("file", "rule", "other_rule", "command"),
     [
