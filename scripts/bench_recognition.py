@@ -1,23 +1,21 @@
 #!/usr/bin/env python3
-"""Benchmark the command recognizer on the dev set (scripts/make_devset.py, run first if the set is missing).
+"""Benchmark the command recognizers on the dev set (scripts/make_devset.py, run first if the set is missing).
 
     python scripts/bench_recognition.py [--quick] [--naive-every 8] [--jobs 2]
-        [--tune SETTING=VALUE ...] [--profiles] [--devset build/devset]
-        [--json build/bench.json] [--markdown build/bench.md]
+        [--recognizers whisper,pocketsphinx,naive] [--tune SETTING=VALUE ...]
+        [--devset build/devset] [--json build/bench.json] [--markdown build/bench.md]
 
-Reports, per condition, per group and overall: commands understood, false
-accepts on non-command speech, false accepts on the assistant's own prompts
-and count words, the real human clips, espeak-ng apart from flite/festival,
-and recognition time per clip. Beside it, on every Nth clip, the naive way:
-SpeechRecognition's recognize_sphinx (full language model) and a substring
-match of the phrases.
+Runs side by side, on the same clips: the assistant's recognizer (Whisper
+tiny.en, through `run.py recognize`, the live loop's settings and its check
+for its own voice), the PocketSphinx recognizer it replaced
+(scripts/legacy, recognizer alone) and the naive way on every Nth clip
+(SpeechRecognition's recognize_sphinx and a substring match of the phrases).
 
-With --profiles, each synthetic voice is heard as someone who has run
-`run.py enroll`: with a voice profile learnt from its reading of the
-enrollment sentences (the dev set's enroll.jsonl, sentences that are no
-clips of the set). The assistant's own prompts and count words are then
-heard under every voice's profile, as they would be in each of their rooms;
-the real human clips and the noise, with none.
+Every figure is given for the dev set's held-out part (voices, texts and real
+people never tuned on) and its tuning part apart: commands understood per
+condition, group and voice, the natural variants, false accepts on
+non-command speech and on the assistant's own prompts and count words, the
+real human clips, and recognition time per clip.
 """
 
 from __future__ import annotations
@@ -48,9 +46,13 @@ from voice.recognizer import Tuning  # noqa: E402
 
 NON_COMMAND_GROUPS = ("speech", "speech_command_words", "numbers", "short_words", "answer_unasked", "noise")
 OWN_GROUPS = ("prompt", "count")
+COMMAND_GROUPS = ("command", "command_filler")
+VARIANT_GROUPS = ("variant", "variant_independent")
+RECOGNIZERS = ("whisper", "pocketsphinx", "naive")
+SPLITS = ("held", "tune")
 QUICK_SHARE = 0.25
 
-_WORKER: dict[str, object] = {}  # the naive recognizer, once per worker process
+_WORKER: dict[str, object] = {}  # the naive and old recognizers, once per worker process
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--tune", action="append", default=[], metavar="SETTING=VALUE",
                         help="another recognizer setting to measure (run.py recognize --tune)")
-    parser.add_argument("--profiles", action="store_true",
-                        help="hear each synthetic voice with a voice profile learnt from its enrollment sentences")
+    parser.add_argument("--recognizers", default=",".join(RECOGNIZERS),
+                        help=f"which to run, comma-separated (default: {','.join(RECOGNIZERS)})")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     parser.add_argument("--markdown", type=Path, default=ROOT / "build" / "bench.md")
     args = parser.parse_args(argv)
@@ -71,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         Tuning.overrides(args.tune)
     except OptionError as exc:
         parser.error(str(exc))
+    chosen = [name for name in args.recognizers.split(",") if name]
+    if not chosen or set(chosen) - set(RECOGNIZERS):
+        parser.error(f"--recognizers takes some of: {', '.join(RECOGNIZERS)}")
     manifest = args.devset / "manifest.jsonl"
     if not manifest.exists():
         # One command measures from scratch: the dev set is built first.
@@ -88,31 +93,34 @@ def main(argv: list[str] | None = None) -> int:
         rows = [row for row in rows if rng.random() < QUICK_SHARE]
     for row in rows:
         row["path"] = str(args.devset / row["file"])
-    if args.profiles:
-        if not (args.devset / "enroll.jsonl").exists():
-            # A dev set built before the enrollment sentences: adding them leaves its clips as they are.
-            parser.error(
-                f"{args.devset / 'enroll.jsonl'} not found: run scripts/make_devset.py --out {args.devset} to add it"
-            )
-        rows = _with_profiles(rows, _learn_profiles(args.devset, args.json.parent / "profiles"))
-        args.naive_every = 0  # the naive way has no profile
+    if "split" not in rows[0]:
+        parser.error(f"{manifest} has no tuning and held-out split: build it again with scripts/make_devset.py")
 
     begin = time.monotonic()
-    ours = _run(functools.partial(_recognize, tune=tuple(args.tune)), rows, args.jobs)
+    results: dict[str, tuple[list[dict], list[dict]]] = {}
+    if "whisper" in chosen:
+        results["whisper"] = (rows, _run(functools.partial(_recognize, tune=tuple(args.tune)), rows, args.jobs))
+    if "pocketsphinx" in chosen:
+        results["pocketsphinx"] = (rows, _run(_recognize_old, rows, args.jobs))
     naive_rows = rows[:: args.naive_every] if args.naive_every else []
-    naive = _run(_recognize_naive, naive_rows, args.jobs) if naive_rows else []
+    if "naive" in chosen and naive_rows:
+        results["naive"] = (naive_rows, _run(_recognize_naive, naive_rows, args.jobs))
     wall = time.monotonic() - begin
 
     report = {
         "clips": len(rows),
         "tune": args.tune,
-        "profiles": args.profiles,
         "wall_seconds": round(wall, 1),
-        "ours": _summarize(rows, ours),
-        "naive": _summarize(naive_rows, naive) if naive_rows else None,
         "naive_every": args.naive_every,
+        "recognizers": {
+            name: {split: _summarize(*_part(these, found, split)) for split in SPLITS}
+            for name, (these, found) in results.items()
+        },
         # Each clip's result, to look into (which clips take longest, say).
-        "results": [{"file": row["file"], **result} for row, result in zip(rows, ours)],
+        "results": {
+            name: [{"file": row["file"], **result} for row, result in zip(these, found)]
+            for name, (these, found) in results.items()
+        },
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -125,12 +133,15 @@ def main(argv: list[str] | None = None) -> int:
 # -- running the recognizers ------------------------------------------------------
 
 
-def _recognize(
-    paths: list[str], answers: frozenset[str], tune: tuple[str, ...], profile: str | None = None
-) -> list[dict]:
+def _part(rows: list[dict], results: list[dict], split: str) -> tuple[list[dict], list[dict]]:
+    pairs = [(row, result) for row, result in zip(rows, results) if row["split"] == split]
+    return [row for row, _ in pairs], [result for _, result in pairs]
+
+
+def _recognize(paths: list[str], answers: frozenset[str], tune: tuple[str, ...]) -> list[dict]:
     """Ours: `python run.py recognize --json --answers ... FILES`, the live loop's settings
     unless tuned."""
-    options = [f"--tune={item}" for item in tune] + ([f"--profile={profile}"] if profile else [])
+    options = [f"--tune={item}" for item in tune]
     command = [
         sys.executable, str(ROOT / "run.py"), "recognize", "--json", "--answers", ",".join(answers), *options, *paths
     ]
@@ -157,6 +168,26 @@ def _speech_end(pcm: bytes) -> float:
     power = frame_power(pcm, SAMPLE_RATE // 100)
     loud = np.nonzero(power > power.max() * 1e-4)[0]
     return (loud[-1] + 1) / 100 if len(loud) else 0.0
+
+
+def _recognize_old(paths: list[str], answers: frozenset[str]) -> list[dict]:
+    """The PocketSphinx recognizer that Whisper replaced (scripts/legacy), alone: without
+    the check for the assistant's own voice."""
+    from scripts.legacy.sphinx_recognizer import Recognizer, hear_file, pick
+
+    if "old" not in _WORKER:
+        _WORKER["old"] = Recognizer(load())
+    recognizer = _WORKER["old"]
+    results = []
+    for path in paths:
+        heard = hear_file(recognizer, path, answers)
+        best = pick(heard)
+        command = best.command and best.command.value
+        results.append({
+            "command": command, "heard": command, "text": best.text, "seconds": sum(r.seconds for r in heard),
+            "delay": best.ready - _speech_end(read_wav(path)) if command else None,
+        })
+    return results
 
 
 def _recognize_naive(paths: list[str], answers: frozenset[str]) -> list[dict]:
@@ -204,52 +235,18 @@ def _phrase_finder(content: Content) -> Callable[[str, frozenset[str]], str | No
     return find
 
 
-def _learn_profiles(devset: Path, folder: Path) -> dict[str, str]:
-    """Each synthetic voice's profile, learnt as run.py enroll does: voice -> file."""
-    from voice.adaptation import learn
-
-    by_voice: dict[str, list[tuple[bytes, str]]] = defaultdict(list)
-    for line in (devset / "enroll.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        by_voice[row["voice"]].append((read_wav(devset / row["file"]), row["text"]))
-    profiles = {}
-    for voice, recordings in by_voice.items():
-        profile = folder / f"{voice.replace('+', '_')}.mllr"
-        held = learn(recordings, profile)
-        print(f"{voice}: profile learnt; with it, {held} of {len(recordings)} sentences heard as themselves",
-              file=sys.stderr, flush=True)
-        profiles[voice] = str(profile)
-    return profiles
-
-
-def _with_profiles(rows: list[dict], profiles: dict[str, str]) -> list[dict]:
-    """Each voice's clips with its profile; the assistant's own words once under each."""
-    out = []
-    for row in rows:
-        if row["voice"] in profiles:
-            out.append({**row, "profile": profiles[row["voice"]]})
-        elif row["group"] in OWN_GROUPS:
-            out += [{**row, "profile": profile} for profile in profiles.values()]
-        else:
-            out.append(row)
-    return out
-
-
 def _run(recognize: Callable[..., list[dict]], rows: list[dict], jobs: int) -> list[dict]:
-    """Results in the order of rows, in batches that share the same answers and profile."""
-    batches: list[tuple[list[int], frozenset[str], str | None]] = []
-    by_key: dict[tuple[frozenset[str], str | None], list[int]] = defaultdict(list)
+    """Results in the order of rows, in batches that share the same answers."""
+    batches: list[tuple[list[int], frozenset[str]]] = []
+    by_key: dict[frozenset[str], list[int]] = defaultdict(list)
     for i, row in enumerate(rows):
-        by_key[frozenset(row["answers"]), row.get("profile")].append(i)
+        by_key[frozenset(row["answers"])].append(i)
     size = 100
-    for (answers, profile), indices in by_key.items():
-        batches += [(indices[i : i + size], answers, profile) for i in range(0, len(indices), size)]
+    for answers, indices in by_key.items():
+        batches += [(indices[i : i + size], answers) for i in range(0, len(indices), size)]
     results: list[dict] = [{}] * len(rows)
     with ProcessPoolExecutor(jobs) as pool:
-        futures = [
-            (idx, pool.submit(recognize, [rows[i]["path"] for i in idx], answers, **({"profile": p} if p else {})))
-            for idx, answers, p in batches
-        ]
+        futures = [(idx, pool.submit(recognize, [rows[i]["path"] for i in idx], answers)) for idx, answers in batches]
         for indices, future in futures:
             for i, result in zip(indices, future.result()):
                 results[i] = result
@@ -271,10 +268,12 @@ def _summarize(rows: list[dict], results: list[dict]) -> dict:
     # Worse than not understood: she must first undo what it did.
     misheard = lambda row, result: result["command"] not in (None, row["expected"])  # noqa: E731
     taken_for_own = lambda row, result: result["heard"] is not None and result["command"] is None  # noqa: E731
-    commands = [(r, x) for r, x in pairs if r["expected"] and r["group"] != "real"]
+    commands = [(r, x) for r, x in pairs if r["group"] in COMMAND_GROUPS]
     non_commands = [(r, x) for r, x in pairs if r["group"] in NON_COMMAND_GROUPS]
     espeak = lambda r: r["synth"] == "espeak-ng"  # noqa: E731
     summary: dict = {
+        "variants": rate(((r, x) for r, x in pairs if r["group"] == "variant"), understood),
+        "variants_independent": rate(((r, x) for r, x in pairs if r["group"] == "variant_independent"), understood),
         "commands_clean": rate(((r, x) for r, x in commands if r["condition"] == "clean"), understood),
         "commands_all": rate(commands, understood),
         "commands_clean_misheard": rate(((r, x) for r, x in commands if r["condition"] == "clean"), misheard),
@@ -316,7 +315,7 @@ def _summarize(rows: list[dict], results: list[dict]) -> dict:
     for condition in sorted({r["condition"] for r in rows}):
         here = [(r, x) for r, x in pairs if r["condition"] == condition]
         by_condition[condition] = {
-            "commands": rate(((r, x) for r, x in here if r["expected"] and r["group"] != "real"), understood),
+            "commands": rate(((r, x) for r, x in here if r["group"] in COMMAND_GROUPS), understood),
             "false_accepts": rate(((r, x) for r, x in here if r["group"] in NON_COMMAND_GROUPS), fired),
             "own_voice_false_accepts": rate(((r, x) for r, x in here if r["group"] in OWN_GROUPS), fired),
         }
@@ -331,8 +330,13 @@ def _summarize(rows: list[dict], results: list[dict]) -> dict:
     by_voice: dict = {}
     for voice in sorted({(r["synth"], r["voice"]) for r, _ in commands}):
         here = [(r, x) for r, x in commands if (r["synth"], r["voice"]) == voice]
-        by_voice[f"{voice[0]} {voice[1]}"] = rate(here, understood)
+        by_voice[f"{voice[0]} {voice[1]}"] = {
+            "clean": rate(((r, x) for r, x in here if r["condition"] == "clean"), understood),
+            "all": rate(here, understood),
+        }
     summary["commands_by_voice"] = by_voice
+    if not results:
+        return summary
     seconds = sorted(x["seconds"] for x in results)
     summary["seconds_per_clip"] = {"median": round(statistics.median(seconds), 4), "p95": round(_p95(seconds), 4)}
     command_seconds = sorted(x["seconds"] for _, x in commands)
@@ -357,77 +361,91 @@ def _p95(values: list[float]) -> float:
     return values[min(len(values) - 1, int(0.95 * len(values)))]
 
 
+def _cell(entry: dict | None) -> str:
+    if not entry or not entry["n"]:
+        return "-"
+    return f"{100 * entry['rate']:.1f}% ({entry['hits']}/{entry['n']})"
+
+
+def _real(summary: dict, word: str, count: str) -> str:
+    entry = summary.get("real", {}).get(word)
+    return f"{entry[count]}/{entry['n']}" if entry else "-"
+
+
+def _others_fired(summary: dict) -> str:
+    entries = [e for key, e in summary.get("real", {}).items() if not key.startswith("stop") and "asked" not in key]
+    return f"{sum(e['fired'] for e in entries)}/{sum(e['n'] for e in entries)}" if entries else "-"
+
+
+def _ms(summary: dict, key: str) -> str:
+    entry = summary.get(key)
+    return f"{entry['median'] * 1000:.0f} / {entry['p95'] * 1000:.0f} ms" if entry else "-"
+
+
+MAIN_ROWS = [
+    ("Required phrases, clean", "commands_clean", "≥ 98%"),
+    ("Required phrases, all conditions", "commands_all", "≥ 93%"),
+    ("Natural variants (our list)", "variants", "≥ 85%"),
+    ("Natural variants (written apart from the grammar)", "variants_independent", "≥ 85%"),
+    ("Heard as another command, all conditions", "commands_all_misheard", ""),
+    ("False accepts, non-command speech and noise", "false_accepts_non_command", "≤ 0.5%"),
+    ("False accepts, the assistant's own prompts", "false_accepts_prompts", "0"),
+    ("False accepts, the count words", "false_accepts_count_words", "0"),
+    ("... own prompts and count words, recognizer alone (no own-voice check)",
+     "false_accepts_own_recognizer_alone", ""),
+    ("Commands taken for its own voice: flite, festival, people", "commands_taken_for_own_voice_others", "0"),
+    ("... other espeak-ng voices (the assistant's own engine)", "commands_taken_for_own_voice_espeak", ""),
+]
+
+
 def _markdown(report: dict) -> str:
-    ours, naive = report["ours"], report["naive"]
-
-    def cell(entry: dict | None) -> str:
-        if not entry or not entry["n"]:
-            return "-"
-        return f"{100 * entry['rate']:.1f}% ({entry['hits']}/{entry['n']})"
-
-    rows = [
-        ("Commands understood, clean", "commands_clean", "≥ 98%"),
-        ("Commands understood, all conditions", "commands_all", "≥ 93%"),
-        ("... flite/festival voices, clean", "commands_clean_flite_festival", ""),
-        ("... flite/festival voices, all conditions", "commands_all_flite_festival", ""),
-        ("... espeak-ng voices, clean", "commands_clean_espeak", ""),
-        ("... espeak-ng voices, all conditions", "commands_all_espeak", ""),
-        ("Commands heard as another command, clean", "commands_clean_misheard", ""),
-        ("... all conditions", "commands_all_misheard", ""),
-        ("False accepts, non-command speech and noise", "false_accepts_non_command", "≤ 1%"),
-        ("... flite/festival voices", "false_accepts_non_command_flite_festival", ""),
-        ("... espeak-ng voices", "false_accepts_non_command_espeak", ""),
-        ("False accepts, the assistant's own prompts", "false_accepts_prompts", "0"),
-        ("False accepts, the count words", "false_accepts_count_words", "0"),
-        ("... own prompts and count words, recognizer alone (no own-voice fingerprints)",
-         "false_accepts_own_recognizer_alone", ""),
-        ("Clips of flite, festival and real people whose command was taken for the assistant's own voice",
-         "commands_taken_for_own_voice_others", "0"),
-        ("... of other espeak-ng voices (the assistant's own engine)", "commands_taken_for_own_voice_espeak", ""),
-        ("espeak-ng voices, clean, recognizer alone (before setting its own voice aside)",
-         "commands_clean_espeak_recognizer_alone", ""),
-    ]
-    naive_note = f"naive (every {report['naive_every']}th clip)" if naive else "naive (not run)"
+    recognizers = report["recognizers"]
+    names = list(recognizers)
+    label = {"whisper": "Whisper (new)", "pocketsphinx": "PocketSphinx (old, alone)",
+             "naive": f"naive (every {report['naive_every']}th clip)"}
     lines = [
         f"Dev set: {report['clips']} clips; run took {report['wall_seconds']:.0f} s; "
         f"recognizer settings: {', '.join(report['tune']) or 'the defaults'}.",
         "",
-        f"| measure | ours | {naive_note} | target |",
-        "|---|---|---|---|",
+        "Held-out part (voices, texts and real people never tuned on):",
+        "",
+        f"| measure | target | {' | '.join(label[n] for n in names)} |",
+        "|---|---|" + "---|" * len(names),
     ]
-    for label, key, target in rows:
-        lines.append(f"| {label} | {cell(ours.get(key))} | {cell(naive.get(key)) if naive else '-'} | {target} |")
-    for key, entry in ours["real"].items():
-        what = "understood" if key.startswith("stop") or "asked" in key else "fired a command"
-        count = "hits" if what == "understood" else "fired"
-        naive_entry = naive["real"].get(key) if naive else None
-        naive_cell = f"{naive_entry[count]}/{naive_entry['n']}" if naive_entry else "-"
-        extra = f", no_milk {entry['no_milk']}" if key.startswith("no") else ""
-        if what == "understood":
-            extra += f", another command {entry['fired'] - entry['hits']}"
-        lines.append(f"| Real \"{key}\": {what} | {entry[count]}/{entry['n']}{extra} | {naive_cell} | |")
-    for label, key in (
-        ("Recognition time per clip", "seconds_per_clip"),
-        ("... per command clip", "seconds_per_command_clip"),
-    ):
-        naive_cell = f"{naive[key]['median'] * 1000:.0f} / {naive[key]['p95'] * 1000:.0f} ms" if naive else "-"
-        target = "p95 ≤ 150 ms"
-        lines.append(f"| {label}, median / p95 | {ours[key]['median'] * 1000:.0f} / {ours[key]['p95'] * 1000:.0f} ms "
-                     f"| {naive_cell} | {target} |")
-    if "endpoint_delay" in ours:
-        delay = ours["endpoint_delay"]
-        lines.append(f"| End of speech to result (audio time, clean commands understood), median / p95 "
-                     f"| {delay['median'] * 1000:.0f} / {delay['p95'] * 1000:.0f} ms | - | |")
-    lines += ["", "| condition | commands understood | false accepts | own-voice false accepts |", "|---|---|---|---|"]
-    for condition, entry in ours["by_condition"].items():
-        lines.append(f"| {condition} | {cell(entry['commands'])} | {cell(entry['false_accepts'])} "
-                     f"| {cell(entry['own_voice_false_accepts'])} |")
-    lines += ["", "| group | measure | ours |", "|---|---|---|"]
-    for group, entry in ours["by_group"].items():
-        lines.append(f"| {group} | {entry['kind']} | {cell(entry)} |")
-    lines += ["", "| voice (commands, all conditions) | understood |", "|---|---|"]
-    for voice, entry in ours["commands_by_voice"].items():
-        lines.append(f"| {voice} | {cell(entry)} |")
+    held = {n: recognizers[n]["held"] for n in names}
+    for text, key, target in MAIN_ROWS:
+        lines.append(f"| {text} | {target} | {' | '.join(_cell(held[n].get(key)) for n in names)} |")
+    lines.append(f"| Real \"stop\" understood | ≥ 66/67 | {' | '.join(_real(held[n], 'stop', 'hits') for n in names)} |")
+    lines.append(f"| Real \"no\" heard as no milk | 0 | {' | '.join(_real(held[n], 'no', 'no_milk') for n in names)} |")
+    lines.append(f"| Real other words, unasked: fired a command | 0 | {' | '.join(_others_fired(held[n]) for n in names)} |")
+    lines.append(f"| Recognition time per clip, median / p95 | p95 ≤ 150 ms | "
+                 f"{' | '.join(_ms(held[n], 'seconds_per_clip') for n in names)} |")
+    lines.append(f"| End of speech to result (audio time), median / p95 | | "
+                 f"{' | '.join(_ms(held[n], 'endpoint_delay') for n in names)} |")
+    for name in names:
+        parts = recognizers[name]
+        lines += ["", f"{label[name]}: tuning part beside the held-out part", "",
+                  "| measure | tuning | held-out |", "|---|---|---|"]
+        for text, key, _ in MAIN_ROWS:
+            lines.append(f"| {text} | {_cell(parts['tune'].get(key))} | {_cell(parts['held'].get(key))} |")
+        if name != "whisper":
+            continue
+        ours = parts["held"]
+        lines += ["", "Whisper, held-out part, by condition:", "",
+                  "| condition | required phrases | false accepts | own-voice false accepts |", "|---|---|---|---|"]
+        for condition, entry in ours["by_condition"].items():
+            lines.append(f"| {condition} | {_cell(entry['commands'])} | {_cell(entry['false_accepts'])} "
+                         f"| {_cell(entry['own_voice_false_accepts'])} |")
+        lines += ["", "| group | measure | held-out |", "|---|---|---|"]
+        for group, entry in ours["by_group"].items():
+            lines.append(f"| {group} | {entry['kind']} | {_cell(entry)} |")
+        lines += ["", "| real word | understood or fired | no milk |", "|---|---|---|"]
+        for key, entry in ours["real"].items():
+            count = "hits" if key.startswith("stop") or "asked" in key else "fired"
+            lines.append(f"| {key} | {entry[count]}/{entry['n']} ({count}) | {entry['no_milk']} |")
+        lines += ["", "| voice (required phrases) | clean | all conditions |", "|---|---|---|"]
+        for voice, entry in ours["commands_by_voice"].items():
+            lines.append(f"| {voice} | {_cell(entry['clean'])} | {_cell(entry['all'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from voice.audio import read_wav
 
-from .program import Program, flite
+from .program import Program
 from .pulse import PulseHarness, pulseaudio_missing
-from .shared import CONTENT
-
-READER = "slt"
-"""The flite voice that reads the enrollment sentences."""
 
 # --- CI: a test skipped for want of a tool is a failure -----------------------------------
 # .ci/run sets VOICE_TESTS_STRICT=1, so that a missing install step (PulseAudio, flite,
@@ -85,13 +80,3 @@ def program(pulse: PulseHarness, tmp_path: Path) -> Iterator:
     yield start
     for running in started:
         running.kill()
-
-
-# --- the enrollment sentences read aloud (voice.adaptation, voice.enroll) ---------------
-
-
-@pytest.fixture(scope="session")
-def readings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[bytes, str]]:
-    """(audio, sentence) for each enrollment sentence, read by flite's READER voice."""
-    folder = tmp_path_factory.mktemp("readings")
-    return [(read_wav(flite(folder, sentence, READER)), sentence) for sentence in CONTENT.enrollment.sentences]

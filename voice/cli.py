@@ -14,28 +14,24 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import content as content_module
-from .commands import CommandId, PhraseMatcher, Source
+from .commands import CommandId, Source
 from .content import QUESTIONS, Content
 from .errors import AudioFileError, ContentError, EngineError, NoSuchDevice, OptionError, VoiceError
 from .events import EventLog
 from .inputs import key_commands, read_keys, read_lines, single_keys
 from .listener import Listener
-from .ownvoice import OwnVoice
 from .output import Output, SpokenOutput, TextOutput
+from .ownvoice import OwnVoice
 from .record import SessionRecord, summarize
 from .rhythm import Style
 from .runner import Runner
 from .session import InputMode, Session
 
-if TYPE_CHECKING:  # the engines are imported where they are built
-    from .recognizer import Recognizer
-
 _LOGGER = logging.getLogger(__name__)
 APP_NAME = "hand-expressing-voice"
-# The longest wait for a line to be said (run.py log, enroll), or for the
+# The longest wait for a line to be said (run.py log), or for the
 # assistant's texts to be known as its own voice.
 _SPEAK_LIMIT = 120.0
 
@@ -84,9 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep every utterance the microphone hears as a WAV in DIR, to diagnose recognition "
         "(off by default: this writes what you say to disk)",
     )
-    parser.add_argument(
-        "--no-profile", action="store_true", help="listen without the voice profile that run.py enroll learnt"
-    )
     parser.add_argument("--debug", action="store_true", help="log details to stderr")
 
     sub = parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND")
@@ -111,14 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SETTING=VALUE",
         help="try another recognizer setting (a field of voice.recognizer.Tuning); the live loop keeps the defaults",
     )
-    recognize.add_argument(
-        "--profile", type=Path, metavar="FILE", help="adapt to a voice profile (run.py enroll writes one)"
-    )
     recognize.add_argument("files", nargs="+", metavar="WAV")
-    enroll = sub.add_parser(
-        "enroll", help="learn your voice: say a few sentences after the assistant, and it understands you better"
-    )
-    enroll.add_argument("--forget", action="store_true", help="delete the voice profile learnt before")
     log = sub.add_parser("log", help="say and print a summary of today's and recent sessions")
     # Also after the subcommand, as one would type it; SUPPRESS keeps a --text given before it.
     log.add_argument("--text", action="store_true", default=argparse.SUPPRESS, help="print only, say nothing")
@@ -144,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
             return _recognize(args, content_module.load(args.content))
         if args.subcommand == "log":
             return _log(args, content_module.load(args.content))
-        if args.subcommand == "enroll":
-            return _enroll(args, content_module.load(args.content))
         return _session(args, content_module.load(args.content))
     except ContentError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -180,44 +164,6 @@ def _record_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir(APP_NAME)) / "sessions.json"
-
-
-def _profile_path() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir(APP_NAME)) / "voice-profile.mllr"
-
-
-def _enroll(args: argparse.Namespace, content: Content) -> int:
-    from .enroll import enroll
-    from .microphone import Microphone
-
-    profile = _profile_path()
-    if args.forget:
-        if profile.exists():
-            profile.unlink()
-            print(f"The voice profile is deleted ({profile}).")
-        else:
-            print("There is no voice profile to delete.")
-        return 0
-    _check_options(args, audio=True)  # it listens, even with --text
-    try:
-        # With --text the sentences are only printed, for a screen reader to say.
-        with contextlib.nullcontext(None) if args.text else _speaking(args) as speak:
-
-            def say(line: str) -> None:
-                print(line, flush=True)
-                if speak is not None:
-                    speak(line)
-
-            learnt = enroll(content.enrollment, say, lambda: Microphone(device=args.mic), profile)
-    except KeyboardInterrupt:
-        # The profile is only ever replaced whole, once learnt: nothing is half done.
-        print("Stopped: the voice profile is as it was.", flush=True)
-        return 130
-    if learnt:
-        print(f"Voice profile: {profile}")
-    return 0 if learnt else 1
 
 
 def _log(args: argparse.Namespace, content: Content) -> int:
@@ -282,7 +228,7 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
     unknown = answers - set(QUESTIONS)
     if unknown:
         raise OptionError(f"unknown question {', '.join(sorted(unknown))}; questions: {', '.join(QUESTIONS)}")
-    recognizer = Recognizer(content, args.profile, **Tuning.overrides(args.tune))
+    recognizer = Recognizer(content, **Tuning.overrides(args.tune))
     own_voice = _learnt_own_voice(args, content)
     failed = False
     for file in args.files:
@@ -293,7 +239,7 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
             result: dict[str, object] = {"file": file, "error": str(exc)}
         else:
             # As live: what is the assistant's own voice is no command.
-            own = [r for r in heard if r.command is not None and own_voice and own_voice.heard_in(r.microphone_audio)]
+            own = [r for r in heard if r.command is not None and own_voice and own_voice.heard_in(r.audio)]
             best = pick([replace(r, command=None) if r in own else r for r in heard])
             result = {
                 "file": file,
@@ -359,7 +305,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                     session.set_mode(mode)
                     runner.output_failed(str(exc))
             if mode is InputMode.TEXT:
-                matcher = PhraseMatcher(content.phrases, content.fillers.before, content.fillers.after)
+                matcher = content.matcher()
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
@@ -474,31 +420,16 @@ def _spoken_output(
 
 def _listener(args: argparse.Namespace, content: Content, runner: Runner, own_voice: OwnVoice) -> Listener:
     from .microphone import Microphone
+    from .recognizer import Recognizer
 
     return Listener(
         lambda: Microphone(device=args.mic),
-        lambda: _recognizer(args, content),
+        lambda: Recognizer(content),
         runner,
         lambda: runner.answers,
         own_voice,
         args.record_dir,
     )
-
-
-def _recognizer(args: argparse.Namespace, content: Content) -> Recognizer:
-    """The recognizer, adapted to her voice if she has a profile and it loads."""
-    from .recognizer import Recognizer
-
-    profile = _profile_path()
-    if not args.no_profile and profile.exists():
-        try:
-            recognizer = Recognizer(content, profile)
-            _LOGGER.debug("listening with the voice profile %s", profile)
-            return recognizer
-        except EngineError as exc:
-            # A broken profile must not cost her voice control.
-            _LOGGER.warning("listening without the voice profile: %s", exc)
-    return Recognizer(content)
 
 
 @contextlib.contextmanager

@@ -61,16 +61,24 @@ def _bare(words: Iterable[str]) -> tuple[str, ...]:
 
 
 class PhraseMatcher:
-    """Finds the command a whole utterance names, allowing filler words around it."""
+    """Finds the command a whole utterance means, allowing filler words around it.
+
+    Each command is known by its phrases and by sentence templates, as Home
+    Assistant's hassil writes them: (a|b) for alternatives, [a] for optional
+    words, so that "(there's|there is) nothing [coming] out" covers four
+    sentences. A phrase is a template without brackets."""
 
     def __init__(
-        self, phrases: Mapping[CommandId, Iterable[str]], before: Iterable[str], after: Iterable[str]
+        self, sentences: Mapping[CommandId, Iterable[str]], before: Iterable[str], after: Iterable[str]
     ) -> None:
+        """Raises TemplateError for a template that is not well formed."""
         self._before = frozenset(_bare(before))
         self._after = frozenset(_bare(after))
-        self._by_words = {
-            phrase_key(phrase): command for command, items in phrases.items() for phrase in items
-        }
+        self._patterns = [
+            (re.compile("".join(template_pattern(template))), command)
+            for command, templates in sentences.items()
+            for template in templates
+        ]
 
     def strip_fillers(self, words: tuple[str, ...]) -> tuple[str, ...]:
         """Words without the filler words before and after."""
@@ -82,6 +90,43 @@ class PhraseMatcher:
         return words[start:end]
 
     def match(self, text: str) -> CommandId | None:
-        """The command that text names, or None. "um, next please" names next."""
+        """The command that text means, or None. "um, next please" means next."""
         words = phrase_key(text)
-        return self._by_words.get(words) or self._by_words.get(self.strip_fillers(words))
+        for candidate in (words, self.strip_fillers(words)):
+            line = "".join(word + " " for word in candidate)
+            for pattern, command in self._patterns:
+                if pattern.fullmatch(line):
+                    return command
+        return None
+
+
+class TemplateError(ValueError):
+    """A sentence template that is not well formed."""
+
+
+_TEMPLATE_TOKEN = re.compile(r"[()\[\]|]|[^\s()\[\]|]+")
+
+
+def template_pattern(template: str) -> list[str]:
+    """A template as a regular expression over words each followed by a space."""
+    out: list[str] = []
+    closers: list[str] = []
+    for token in _TEMPLATE_TOKEN.findall(template):
+        if token in "([":
+            closers.append(")" if token == "(" else "]")
+            out.append("(?:")
+        elif token in ")]":
+            if not closers or closers.pop() != token:
+                raise TemplateError(f"unexpected {token!r}")
+            out.append(")" if token == ")" else ")?")
+        elif token == "|":
+            if not closers:
+                raise TemplateError("'|' outside brackets")
+            out.append("|")
+        else:
+            out.extend(re.escape(word) + " " for word in _bare(normalize(token)))
+    if closers:
+        raise TemplateError(f"{closers[-1]!r} missing")
+    if not any(part.endswith(" ") for part in out):
+        raise TemplateError("has no words")
+    return out

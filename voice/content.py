@@ -16,7 +16,7 @@ from typing import Callable
 
 from yaml.nodes import Node
 
-from .commands import CommandId, normalize, phrase_key
+from .commands import CommandId, PhraseMatcher, TemplateError, normalize, phrase_key, template_pattern
 from .errors import ContentError
 from .yamlcheck import Doc
 
@@ -118,6 +118,8 @@ class CommandSpec:
     """Single characters, or <enter> / <space>."""
     answer: str | None = None
     """Only understood when the session has just asked this question."""
+    sentences: tuple[str, ...] = ()
+    """Other ways of saying it: templates with (a|b) and [optional] words."""
 
 
 @dataclass(frozen=True)
@@ -142,20 +144,6 @@ class RhythmSettings:
 
 
 @dataclass(frozen=True)
-class Enrollment:
-    """What is said while her voice is learnt (run.py enroll)."""
-
-    intro: str
-    prompt: str
-    not_heard: str
-    learning: str
-    learnt: str
-    failed: str
-    sentences: tuple[str, ...]
-    """What she reads aloud, one at a time."""
-
-
-@dataclass(frozen=True)
 class Content:
     meta: dict[str, str]
     positions_per_breast: int
@@ -168,12 +156,16 @@ class Content:
     input_modes: dict[str, dict[str, str]]
     """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
     rhythm: RhythmSettings
-    enrollment: Enrollment
 
     @property
     def phrases(self) -> dict[CommandId, tuple[str, ...]]:
         """Each command's phrases: what the matchers and the own-voice check know."""
         return {command: spec.phrases for command, spec in self.commands.items()}
+
+    def matcher(self) -> PhraseMatcher:
+        """What understands words, typed or heard: every phrase and sentence, fillers around."""
+        sentences = {command: spec.phrases + spec.sentences for command, spec in self.commands.items()}
+        return PhraseMatcher(sentences, self.fillers.before, self.fillers.after)
 
 
 def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Content:
@@ -198,7 +190,6 @@ def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Conte
         fillers=values["fillers"],
         input_modes=values["input_modes"],
         rhythm=values["rhythm"],
-        enrollment=values["enrollment"],
     )
 
 
@@ -335,9 +326,10 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
     commands = {}
     phrase_owner: dict[tuple[str, ...], str] = {}
     key_owner: dict[str, str] = {}
+    templates: list[tuple[str, Node, str, str]] = []  # (sentence, node, field, command)
     for name, item in entries.items():
         field = f"commands.{name}"
-        fields = doc.mapping(item, field, ("phrases", "keys"), ("answer",))
+        fields = doc.mapping(item, field, ("phrases", "keys"), ("answer", "sentences"))
         phrases = []
         for j, phrase_node in enumerate(doc.sequence(fields["phrases"], f"{field}.phrases")):
             phrase = doc.text(phrase_node, f"{field}.phrases[{j}]")
@@ -364,8 +356,25 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
             answer = doc.text(fields["answer"], f"{field}.answer")
             if answer not in QUESTIONS:
                 raise doc.error(fields["answer"], f"{field}.answer", f"unknown question; expected one of: {', '.join(QUESTIONS)}")
+        sentences = []
+        listed = doc.sequence(fields["sentences"], f"{field}.sentences", min_items=0) if "sentences" in fields else []
+        for j, sentence_node in enumerate(listed):
+            where = f"{field}.sentences[{j}]"
+            sentence = doc.text(sentence_node, where)
+            try:
+                template_pattern(sentence)
+            except TemplateError as exc:
+                raise doc.error(sentence_node, where, f"{sentence!r}: {exc}") from None
+            sentences.append(sentence)
+            templates.append((sentence, sentence_node, where, name))
         command = CommandId(name)
-        commands[command] = CommandSpec(command, tuple(phrases), tuple(keys), answer)
+        commands[command] = CommandSpec(command, tuple(phrases), tuple(keys), answer, tuple(sentences))
+    # A sentence must not take another command's phrase.
+    for sentence, sentence_node, where, name in templates:
+        matcher = PhraseMatcher({CommandId(name): [sentence]}, (), ())
+        for words, owner in phrase_owner.items():
+            if owner != name and matcher.match(" ".join(words)) is not None:
+                raise doc.error(sentence_node, where, f"{sentence!r} also matches {' '.join(words)!r}, a phrase of {owner}")
     return commands
 
 
@@ -435,32 +444,6 @@ def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
     return settings
 
 
-# The fields each enrollment line fills in.
-ENROLLMENT_LINES = {
-    "intro": frozenset({"total"}),
-    "prompt": frozenset({"number", "total", "sentence"}),
-    "not_heard": frozenset({"sentence"}),
-    "learning": frozenset(),
-    "learnt": frozenset(),
-    "failed": frozenset({"reason"}),
-}
-
-
-def _enrollment(doc: Doc, node: Node) -> Enrollment:
-    entries = doc.mapping(node, "enrollment", (*ENROLLMENT_LINES, "sentences"))
-    lines = {
-        name: _template(doc, entries[name], f"enrollment.{name}", fields) for name, fields in ENROLLMENT_LINES.items()
-    }
-    sentences = []
-    for i, item in enumerate(doc.sequence(entries["sentences"], "enrollment.sentences")):
-        field = f"enrollment.sentences[{i}]"
-        sentence = doc.text(item, field)
-        if not normalize(sentence):
-            raise doc.error(item, field, "a sentence needs words")
-        sentences.append(sentence)
-    return Enrollment(**lines, sentences=tuple(sentences))
-
-
 _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
     "meta": _meta,
     "positions_per_breast": _positions,
@@ -471,5 +454,4 @@ _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
     "fillers": _fillers,
     "input_modes": _input_modes,
     "rhythm": _rhythm,
-    "enrollment": _enrollment,
 }

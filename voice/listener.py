@@ -109,23 +109,15 @@ class Listener:
             chunk = microphone.read()
             now = time.monotonic()
             for heard in recognizer.feed(chunk, self._answers()):
-                _LOGGER.debug(
-                    "heard %r: %s (%.2f, raised %.0f dB%s)",
-                    heard.text,
-                    heard.command,
-                    heard.confidence,
-                    heard.gain,
-                    ", upper band filled in" if heard.extended else "",
-                )
+                _LOGGER.debug("heard %r: %s (%.2f)", heard.text, heard.command, heard.confidence)
                 if not heard.heard_speech:
                     continue
                 # The recognizer's clock is audio fed; the chunk just read ends about now.
                 start, end = (now - (recognizer.seconds_fed - t) for t in (heard.start, heard.end))
-                if self._own_voice.explains(heard.command, heard.microphone_audio, start, end):
+                if self._own_voice.explains(heard.command, heard.audio, start, end):
                     self._sink.own_voice(heard.command)
                     self._record(heard, "own-voice")
                     continue
-                heard = recognizer.hers(heard, self._answers())
                 if heard.command is not None:
                     self._sink.command(heard.command, Source.VOICE)
                     self._record(heard, heard.command.value)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import pcm16
+from voice.audio import pcm16
 
 # Seconds of frames the noise is estimated over, the percentile of each frequency's
 # power taken, and how often it is estimated again (in frames; it costs 0.23 ms).

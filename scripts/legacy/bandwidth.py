@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, pcm16
+from voice.audio import SAMPLE_RATE, pcm16
 
 # The bands compared (Hz): the voice's own, and the one a narrowband source leaves
 # empty. Speech of the dev set: upper band at most 48 dB below the lower (100 human
