@@ -18,7 +18,7 @@ import math
 import os
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -51,8 +51,6 @@ class Recognition:
     """End of its speech, in seconds of the audio fed so far."""
     ready: float = 0.0
     """When the result was ready, in the same clock: ready - end is the endpointing delay."""
-    finish_seconds: float = 0.0
-    """Of seconds, the part spent after the endpoint."""
     audio: bytes = b""
     """The utterance's audio (16 kHz mono s16), to tell the assistant's own voice and to keep."""
 
@@ -270,9 +268,7 @@ class Recognizer:
     def _finish(self, answers: frozenset[str]) -> Recognition:
         utterance = self._utterance
         self._utterance = None
-        begin = time.perf_counter()
         heard = self._heard(utterance, answers)
-        finish = time.perf_counter() - begin
         start = utterance.first_frame * self._frame_seconds
         return Recognition(
             command=heard.command,
@@ -284,7 +280,6 @@ class Recognizer:
             start=start,
             end=start + (utterance.frames - utterance.silence) * self._frame_seconds,
             ready=self._frames * self._frame_seconds,
-            finish_seconds=finish,
             audio=heard.audio,
         )
 
@@ -364,10 +359,7 @@ def hear_file(
         results += recognizer.feed(chunk, answers)
     results += recognizer.flush(answers)
     return [
-        Recognition(
-            r.command, r.text, r.confidence, r.seconds, r.heard_speech, max(0.0, r.start - offset),
-            max(0.0, r.end - offset), r.ready - offset, r.finish_seconds, r.audio,
-        )
+        replace(r, start=max(0.0, r.start - offset), end=max(0.0, r.end - offset), ready=r.ready - offset)
         for r in results
     ]
 
