@@ -27,6 +27,7 @@ Needs the Debian packages espeak-ng, flite, festival (+ voices) and sox.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import shutil
@@ -268,12 +269,17 @@ def split(voice: str, text: str) -> str:
     """"held" for a clip of a held-out voice or text, else "tune". A third of the
     other texts (by a hash of the text: command phrases, sentences, the assistant's
     own texts) are held out too, as are the sentences, templates and variants above."""
-    held_texts = {*HELD_SPEECH, *HELD_WITH_COMMAND_WORDS, *HELD_NUMBERS, *(v for v, _ in VARIANTS + _independent())}
-    if voice in HELD_VOICES or text in held_texts or any(_fits(t, text) for t in HELD_FILLER_TEMPLATES):
+    if voice in HELD_VOICES or text in _held_texts() or any(_fits(t, text) for t in HELD_FILLER_TEMPLATES):
         return "held"
     return "held" if zlib.crc32(text.encode()) % 3 == 0 else "tune"
 
 
+@functools.cache
+def _held_texts() -> frozenset[str]:
+    return frozenset({*HELD_SPEECH, *HELD_WITH_COMMAND_WORDS, *HELD_NUMBERS, *(v for v, _ in VARIANTS + _independent())})
+
+
+@functools.cache
 def _independent() -> list[tuple[str, str]]:
     lines = INDEPENDENT_VARIANTS.read_text(encoding="utf-8").splitlines()[1:]
     return [tuple(line.split("\t")) for line in lines if line.strip()]
