@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Score voice/answers.py on the two tuning sets and, apart, on the held-out set.
+
+Three sets, each YAML:
+  tune     scripts/questions_tune.yaml       tuning set, written by the answers' author
+  dev      scripts/questions_heldout.yaml    second tuning set (once held out; its
+                                             figures were seen, so now tuned on)
+  heldout  scripts/questions_heldout2.yaml   held-out set: summary figures only,
+                                             never a question of it
+Each set is YAML: `answerable: [{question, answer: [leaflet sentences]}]` and
+`unanswerable: [{question}]`. An answerable question is answered right when the
+answer holds at least one of its sentences and at most one other sentence;
+wrong when it holds none of them (or more others); not answered when None.
+An unanswerable question must get None. Misses are shown (--show-misses) for
+the tuning sets only: the held-out set is for figures, never for choosing rules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from voice import content as content_module
+from voice.answers import Answers
+
+# Sentences an answer may hold beside an expected one and still be right.
+MAX_OTHERS = 1
+
+
+@dataclass
+class Figures:
+    answerable: int = 0
+    right: int = 0
+    wrong: int = 0
+    not_answered: int = 0
+    unanswerable: int = 0
+    wrongly_answered: int = 0
+    not_taken_as_question: int = 0
+    """Questions that is_question() would let pass as talk."""
+    unknown_expected: int = 0
+    """Expected sentences that are not leaflet sentences: a fault of the set."""
+    misses: list[str] = field(default_factory=list)
+
+
+def score(answers: Answers, questions: dict) -> Figures:
+    figures = Figures()
+    known = set(answers.sentences)
+    for item in questions.get("answerable") or []:
+        question, expected = item["question"], set(item["answer"])
+        figures.answerable += 1
+        figures.unknown_expected += len(expected - known)
+        figures.not_taken_as_question += not answers.is_question(question)
+        got = answers.answer(question)
+        if got is None:
+            figures.not_answered += 1
+            figures.misses.append(f"NOT ANSWERED  {question}")
+        elif expected & set(got.sentences) and len(set(got.sentences) - expected) <= MAX_OTHERS:
+            figures.right += 1
+        else:
+            figures.wrong += 1
+            figures.misses.append(f"WRONG {got.score:.2f}  {question}  ->  {' | '.join(got.sentences)}")
+    for item in questions.get("unanswerable") or []:
+        question = item["question"]
+        figures.unanswerable += 1
+        figures.not_taken_as_question += not answers.is_question(question)
+        got = answers.answer(question)
+        if got is not None:
+            figures.wrongly_answered += 1
+            figures.misses.append(f"ANSWERED {got.score:.2f}  {question}  ->  {' | '.join(got.sentences)}")
+    return figures
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "-"
+
+
+def report(name: str, figures: Figures) -> str:
+    return "\n".join([
+        f"{name}: {figures.answerable} answerable, {figures.unanswerable} unanswerable",
+        f"  answered right      {figures.right:3d}  {_percent(figures.right, figures.answerable)}   (target >= 90%)",
+        f"  answered wrong      {figures.wrong:3d}  {_percent(figures.wrong, figures.answerable)}",
+        f"  not answered        {figures.not_answered:3d}  {_percent(figures.not_answered, figures.answerable)}",
+        f"  unanswerable answered {figures.wrongly_answered:d}  of {figures.unanswerable}   (target <= 1)",
+        f"  not taken as a question {figures.not_taken_as_question}",
+        f"  expected sentences not in the leaflet {figures.unknown_expected}",
+    ])
+
+
+SETS = {
+    "tune": ROOT / "scripts" / "questions_tune.yaml",
+    "dev": ROOT / "scripts" / "questions_heldout.yaml",
+    "heldout": ROOT / "scripts" / "questions_heldout2.yaml",
+}
+"""The sets in the order reported; only "heldout" never shows its questions."""
+TUNING = ("tune", "dev")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--content", type=Path, default=content_module.DEFAULT_DIR, help="content directory")
+    for name, path in SETS.items():
+        parser.add_argument(f"--{name}", type=Path, default=path, help=f"the {name} set ({path.name})")
+    parser.add_argument("--sets", default=",".join(SETS), help="the sets to score, comma-separated (default: all)")
+    parser.add_argument("--show-misses", action="store_true", help="print the tuning sets' misses (never the held-out's)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    chosen = [name for name in args.sets.split(",") if name]
+    unknown = sorted(set(chosen) - set(SETS))
+    if unknown:
+        parser.error(f"unknown set(s): {', '.join(unknown)}; expected: {', '.join(SETS)}")
+    answers = Answers.from_content(content_module.load(args.content))
+    results: dict[str, dict] = {}
+    for name in SETS:
+        path = getattr(args, name)
+        if name not in chosen:
+            continue
+        if not path.exists():
+            print(f"{name}: {path} is missing", file=sys.stderr)
+            continue
+        with path.open(encoding="utf-8") as file:
+            figures = score(answers, yaml.safe_load(file) or {})
+        print(report(name, figures))
+        if name in TUNING and args.show_misses:
+            print("\n".join(f"    {miss}" for miss in figures.misses))
+        results[name] = {key: value for key, value in asdict(figures).items() if key != "misses"}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Questions answered with the leaflet's own sentences (voice/answers.py), on the real content."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from voice import content
+from voice.answers import Answers
+from voice.errors import ContentError
+
+from .shared import CONTENT, ROOT
+
+ANSWERS = Answers.from_content(CONTENT)
+LEAFLET = {sentence for step in CONTENT.steps for sentence in step.say} | {CONTENT.contacts_intro}
+TUNE = yaml.safe_load((ROOT / "scripts" / "questions_tune.yaml").read_text(encoding="utf-8"))
+ANSWERS_YAML = (ROOT / "content" / "answers.yaml").read_text(encoding="utf-8")
+
+
+def step(step_id: str) -> tuple[str, ...]:
+    return next(s.say for s in CONTENT.steps if s.id == step_id)
+
+
+@pytest.mark.parametrize(
+    "question,sentence",
+    [
+        ("how far back from the nipple?", step("move")[1]),
+        ("what do I collect the milk in?", step("collect")[3]),
+        ("how long should I express for?", step("how_long")[0]),
+        ("why wash my hands?", step("wash")[0]),
+        ("how long do I squeeze for?", step("squeeze")[0]),
+        ("what is PALS?", step("contact")[1]),
+        ("Um, who can I ring if I'm worried?", CONTENT.contacts_intro),
+    ],
+)
+def test_a_question_gets_the_sentence_that_answers_it(question: str, sentence: str) -> None:
+    answer = ANSWERS.answer(question)
+    assert answer is not None and sentence in answer.sentences
+    assert 0 < answer.score <= 1
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how do I store breast milk?", "can I freeze my milk?", "what is mastitis?", "how much milk?", "",
+     "can I give my baby formula?", "is it safe to take ibuprofen?", "what time is it?"],
+)
+def test_a_question_the_leaflet_does_not_answer_is_refused(question: str) -> None:
+    assert ANSWERS.answer(question) is None
+
+
+def test_answers_are_leaflet_sentences_in_leaflet_order() -> None:
+    order = list(ANSWERS.sentences)
+    answered = 0
+    for item in TUNE["answerable"] + TUNE["unanswerable"]:
+        answer = ANSWERS.answer(item["question"])
+        if answer is not None:
+            answered += 1
+            assert set(answer.sentences) <= LEAFLET
+            assert list(answer.sentences) == sorted(answer.sentences, key=order.index)
+    assert answered >= len(TUNE["answerable"]) * 0.9
+
+
+def test_a_step_question_is_never_an_answer() -> None:
+    asked = next(s.say[0] for s in CONTENT.steps if s.ask == "side")
+    assert asked.endswith("?") and asked not in ANSWERS.sentences
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["how far back from the nipple", "Um, so what do I collect it in", "why wash my hands", "can I use a bottle",
+     "is it normal?", "the baby is crying?", "do I press hard"],
+)
+def test_questions_are_questions(text: str) -> None:
+    assert ANSWERS.is_question(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["the baby is crying", "pass me the towel", "okay", "", "um", "I'll be right back", "so that's it then"]
+)
+def test_talk_is_not_a_question(text: str) -> None:
+    assert not ANSWERS.is_question(text)
+
+
+def test_every_topic_names_one_leaflet_sentence() -> None:
+    for topic in CONTENT.answers.topics:
+        assert sum(topic.sentence in sentence for sentence in ANSWERS.sentences) == 1, topic.sentence
+
+
+def test_no_off_topic_word_finds_a_leaflet_sentence() -> None:
+    """An off-topic word the leaflet or a topic used would refuse questions it answers."""
+    found_by = set().union(*ANSWERS._terms)
+    assert not ANSWERS._off_topic & found_by, sorted(ANSWERS._off_topic & found_by)
+
+
+def test_synonyms_and_topics_find_her_words() -> None:
+    """Her words, not the leaflet's: "hurt" is "sore", "how far" finds the centimetres."""
+    answer = ANSWERS.answer("will it hurt if I rub too hard?")
+    assert answer is not None and step("massage")[3] in answer.sentences
+    answer = ANSWERS.answer("what distance from the nipple?")
+    assert answer is not None and step("spot")[0] in answer.sentences
+
+
+def line_of(text: str, fragment: str) -> int:
+    return text[: text.index(fragment)].count("\n") + 1
+
+
+BAD = {
+    "unknown field": ("  synonyms:\n", "  paraphrases: [a]\n  synonyms:\n", "answers.paraphrases", "  paraphrases"),
+    "two words as one": ("[um, uh,", "[um uh,", "answers.before_question[0]", "[um uh,"),
+    "a bare boolean": ("out, \"off\",", "out, off,", "answers.ignore[", "out, off,"),
+    "a synonym twice": ("[collect, catch, gather]", "[collect, catch, gather, sore]", "answers.synonyms[1][3]",
+                        "[collect, catch, gather, sore]"),
+    "a lone synonym": ("[collect, catch, gather]", "[collect]", "answers.synonyms[1]", "[collect]"),
+    "a topic without words": ("[bung, scoop, plunger out, remove the plunger, without the plunger, syringe]", "[]",
+                              "answers.topics[", "      about: []"),
+    "a topic named twice": ("    - sentence: suck the milk into the syringe", "    - sentence: Try cupping your breast",
+                            "answers.topics[", "    - sentence: Try cupping your breast\n      about: [syringe"),
+    "an off-topic phrase without words": ("    - fridge\n", "    - \"...\"\n", "answers.off_topic[", '    - "..."'),
+}
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_answers_yaml_names_file_line_and_field(case: str, tmp_path) -> None:
+    old, new, field, fragment = BAD[case]
+    target = tmp_path / "content"
+    shutil.copytree(ROOT / "content", target)
+    assert old in ANSWERS_YAML, "the case must change the file"
+    broken = ANSWERS_YAML.replace(old, new, 1)
+    path = target / "answers.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        content.load(target)
+    assert caught.value.file == str(path)
+    assert caught.value.line == line_of(broken, fragment)
+    assert caught.value.field.startswith(field)
+
+
+@pytest.mark.parametrize(
+    "sentence,message",
+    [("wash your feet", "is in no leaflet sentence"), ("the nipple", "leaflet sentences; it must name one")],
+)
+def test_a_topic_naming_no_sentence_or_several_names_file_line_and_field(sentence: str, message: str, tmp_path) -> None:
+    old = "    - sentence: suck the milk into the syringe"
+    target = tmp_path / "content"
+    shutil.copytree(ROOT / "content", target)
+    broken = ANSWERS_YAML.replace(old, f"    - sentence: {sentence}", 1)
+    path = target / "answers.yaml"
+    path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ContentError) as caught:
+        Answers.from_content(content.load(target))
+    assert caught.value.file == str(path)
+    assert caught.value.line == line_of(broken, f"    - sentence: {sentence}")
+    assert caught.value.field.startswith("answers.topics[") and caught.value.field.endswith("].sentence")
+    assert message in caught.value.message
+
+
+def test_the_benchmark_scores_three_sets_and_never_shows_the_held_out_questions(tmp_path) -> None:
+    tune, dev, heldout = tmp_path / "tune.yaml", tmp_path / "dev.yaml", tmp_path / "heldout.yaml"
+    tune.write_text(yaml.safe_dump({
+        "answerable": [{"question": "what is PALS?", "answer": [step("contact")[1]]},
+                       {"question": "how far back from the nipple?", "answer": [step("wash")[0]]}],
+        "unanswerable": [{"question": "can I freeze my milk?"}],
+    }), encoding="utf-8")
+    dev.write_text(yaml.safe_dump({
+        "answerable": [{"question": "what is the bung for?", "answer": [step("wash")[0]]}],
+        "unanswerable": [],
+    }), encoding="utf-8")
+    heldout.write_text(yaml.safe_dump({
+        "answerable": [{"question": "what is the syringe plunger for?", "answer": [step("wash")[0]]}],
+        "unanswerable": [{"question": "how long do I squeeze for?"}],
+    }), encoding="utf-8")
+    figures = tmp_path / "figures.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_answers.py"), "--tune", str(tune), "--dev", str(dev),
+         "--heldout", str(heldout), "--show-misses", "--json", str(figures)],
+        check=False, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(figures.read_text(encoding="utf-8"))
+    assert (report["tune"]["right"], report["tune"]["wrong"], report["tune"]["wrongly_answered"]) == (1, 1, 0)
+    assert report["dev"]["wrong"] == 1
+    assert (report["heldout"]["wrong"], report["heldout"]["wrongly_answered"]) == (1, 1)
+    assert "how far back from the nipple?" in done.stdout and "what is the bung for?" in done.stdout
+    assert "plunger for" not in done.stdout and "squeeze for" not in done.stdout
+    assert [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")] == ["tune", "dev", "heldout"]
+
+
+def test_the_benchmark_scores_only_the_sets_asked_for(tmp_path) -> None:
+    heldout = tmp_path / "heldout.yaml"
+    heldout.write_text(yaml.safe_dump({"answerable": [], "unanswerable": [{"question": "x?"}]}), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_answers.py"), "--sets", "tune,dev", "--heldout", str(heldout)],
+        check=False, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "tune:" in done.stdout and "dev:" in done.stdout and "heldout" not in done.stdout + done.stderr

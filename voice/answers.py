@@ -1,0 +1,276 @@
+"""Questions answered with the leaflet's own sentences.
+
+Each leaflet sentence is found by its own words and by what content/answers.yaml
+says it is about, in the words people use ("how far", "distance" for "Use 2
+fingers to measure ... 2 to 3 centimetres"). Words that mean the same anywhere
+("sore", "hurt", "painful") are one word. The answer to a question is the
+sentence that covers most of the question's weighted words: each word weighs
+its inverse document frequency over the sentences, so that rare words
+("syringe") count and common ones ("milk", "breast") barely do, and a word no
+sentence is found by ("fridge") weighs most, so that a question about something
+else scores low and is not answered. Nothing is composed: an answer is leaflet
+sentences, or None. docs/answers.md has the method and its figures.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import snowballstemmer
+from yaml.nodes import Node
+
+from .commands import phrase_key
+from .errors import ContentError
+
+if TYPE_CHECKING:
+    from .content import Content
+    from .yamlcheck import Doc
+
+# Chosen on both tuning sets (scripts/questions_tune.yaml, scripts/questions_heldout.yaml).
+MIN_SCORE = 0.55
+"""The least share of the question's weight a sentence must cover to be an answer."""
+RUNNER_UP = 0.85
+"""A second sentence is added when it scores at least this share of the best."""
+MAX_SENTENCES = 2
+MIN_WEIGHT = 1.5
+"""The least weight of matched words: "how much milk?" matches only a common word."""
+UNKNOWN_COUNT = 0.5
+"""The sentence count a word no sentence is found by is weighed as if it had."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    """What one leaflet sentence is about, in the words people use."""
+
+    sentence: str
+    """A piece of the sentence's text, found in no other sentence."""
+    about: tuple[tuple[str, ...], ...]
+    """Words and phrases, as phrase_key words: ("how", "far")."""
+    file: str
+    line: int
+    field: str
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """content/answers.yaml: the words that find sentences and tell questions."""
+
+    question_starts: frozenset[str]
+    before_question: frozenset[str]
+    ignore: frozenset[str]
+    synonyms: tuple[tuple[tuple[str, ...], ...], ...]
+    """Groups of words and phrases that mean the same."""
+    topics: tuple[Topic, ...]
+    off_topic: tuple[tuple[str, ...], ...]
+    """Words and phrases of subjects the leaflet does not cover ("fridge")."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    sentences: tuple[str, ...]
+    """Leaflet sentences, in leaflet order."""
+    score: float
+    """The share of the question's weight the best sentence covers, 0 to 1."""
+
+
+Unit = frozenset[str]
+"""One word or phrase of a question: the terms any of which matches it."""
+
+
+class Answers:
+    """Finds the leaflet sentences that answer a question."""
+
+    def __init__(self, passages: Sequence[tuple[str, str]], vocabulary: Vocabulary) -> None:
+        """passages: (sentence said, text it is found by), in leaflet order.
+        Each of vocabulary's topics must name one sentence said."""
+        self._vocabulary = vocabulary
+        self._stemmer = snowballstemmer.stemmer("english")
+        self._ignored = frozenset(self._stemmer.stemWords(list(vocabulary.ignore))) | vocabulary.ignore
+        # Phrases and synonyms are matched on stems: "letting go" is "let go".
+        self._same: dict[tuple[str, ...], str] = {}
+        for i, group in enumerate(vocabulary.synonyms):
+            for phrase in group:
+                self._same[self._key(phrase)] = f"={i}"
+        phrases = {self._key(phrase) for group in vocabulary.synonyms for phrase in group}
+        phrases |= {self._key(phrase) for topic in vocabulary.topics for phrase in topic.about}
+        phrases |= {self._key(phrase) for phrase in vocabulary.off_topic}
+        # Longest phrases first, so that "how far" is taken before "far".
+        self._phrases = sorted((p for p in phrases if len(p) > 1), key=len, reverse=True)
+        self._sentences = tuple(said for said, _ in passages)
+        about: list[list[tuple[str, ...]]] = [[] for _ in passages]
+        for topic in vocabulary.topics:
+            found = [i for i, said in enumerate(self._sentences) if topic.sentence in said]
+            if len(found) != 1:
+                where = "no leaflet sentence" if not found else f"{len(found)} leaflet sentences"
+                raise ContentError(topic.file, topic.line, topic.field, f"{topic.sentence!r} is in {where}; it must name one")
+            about[found[0]].extend(topic.about)
+        self._terms = [
+            frozenset().union(*self._units(text), *(unit for phrase in extra for unit in self._units(" ".join(phrase))))
+            for (_, text), extra in zip(passages, about)
+        ]
+        counts: dict[str, int] = {}
+        for terms in self._terms:
+            for term in terms:
+                counts[term] = counts.get(term, 0) + 1
+        total = len(passages)
+        self._idf = {term: _idf(total, count) for term, count in counts.items()}
+        self._unknown = _idf(total, UNKNOWN_COUNT)
+        self._off_topic = frozenset(self._term(self._key(phrase)) for phrase in vocabulary.off_topic)
+
+    @classmethod
+    def from_content(cls, content: Content) -> Answers:
+        """Every step's sentences (not its questions) and the contacts' intro,
+        found also by the contacts' names."""
+        passages = {
+            sentence: sentence for step in content.steps for sentence in step.say if not sentence.endswith("?")
+        }
+        names = " ".join(contact.name for contact in content.contacts)
+        intro = content.contacts_intro
+        passages[intro] = f"{passages.get(intro, intro)} {names}"
+        return cls(list(passages.items()), content.answers)
+
+    @property
+    def sentences(self) -> tuple[str, ...]:
+        """Every sentence an answer can hold."""
+        return self._sentences
+
+    def is_question(self, text: str) -> bool:
+        """Whether she asked something, rather than talked: a question word first
+        ("um, how far...") or a question mark from the recognizer or keyboard."""
+        words = phrase_key(text)
+        start = 0
+        while start < len(words) and words[start] in self._vocabulary.before_question:
+            start += 1
+        if start == len(words):
+            return False
+        return words[start] in self._vocabulary.question_starts or text.rstrip().endswith("?")
+
+    def answer(self, question: str) -> Answer | None:
+        """The sentences that answer the question, or None when none covers enough of it."""
+        scores = self.scores(question)
+        if not scores:
+            return None
+        # Ties go to the sentence found by fewer terms, which says less beside the answer.
+        ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], len(self._terms[i])))
+        best = scores[ranked[0]]
+        if best < MIN_SCORE:
+            return None
+        chosen = [i for i in ranked[:MAX_SENTENCES] if scores[i] >= RUNNER_UP * best]
+        return Answer(tuple(self._sentences[i] for i in sorted(chosen)), best)
+
+    def scores(self, question: str) -> list[float]:
+        """Each sentence's share of the question's weight, in leaflet order; empty
+        when the question has no word that could find anything or is on a
+        subject the leaflet does not cover."""
+        units = list(dict.fromkeys(self._units(question)))
+        if any(unit & self._off_topic for unit in units):
+            return []
+        weights = [max((self._idf[t] for t in unit if t in self._idf), default=self._unknown) for unit in units]
+        total = sum(weights)
+        if not total:
+            return []
+        scores = []
+        for terms in self._terms:
+            matched = sum(max((self._idf[t] for t in unit & terms), default=0.0) for unit in units)
+            scores.append(matched / total if matched >= MIN_WEIGHT else 0.0)
+        return scores
+
+    def _units(self, text: str) -> list[Unit]:
+        """The text's meaningful words and phrases. A phrase ("how far") is one
+        unit, matched by itself or by any of its words that is not ignored."""
+        words = phrase_key(text)
+        stems = tuple(self._stemmer.stemWords(list(words)))
+        units: list[Unit] = []
+        i = 0
+        while i < len(words):
+            phrase = next((p for p in self._phrases if stems[i : i + len(p)] == p), None)
+            if phrase is not None:
+                inside = [self._term((stem,)) for word, stem in zip(words[i:], phrase) if not self._is_ignored(word, stem)]
+                units.append(frozenset([self._term(phrase), *inside]))
+                i += len(phrase)
+                continue
+            if not self._is_ignored(words[i], stems[i]):
+                units.append(frozenset([self._term((stems[i],))]))
+            i += 1
+        return units
+
+    def _is_ignored(self, word: str, stem: str) -> bool:
+        return word in self._ignored or stem in self._ignored
+
+    def _term(self, stems: tuple[str, ...]) -> str:
+        """A word's or phrase's stems as one term: its synonym group's, if any."""
+        return self._same.get(stems, " ".join(stems))
+
+    def _key(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(self._stemmer.stemWords(list(words)))
+
+
+def _idf(total: int, count: float) -> float:
+    return math.log((total + 1) / (count + 0.5))
+
+
+def parse_vocabulary(doc: Doc, node: Node) -> Vocabulary:
+    """The `answers` section of content/answers.yaml. Whether each topic names
+    one leaflet sentence is checked by Answers, which has the sentences."""
+    entries = doc.mapping(
+        node, "answers", ("question_starts", "before_question", "ignore", "synonyms", "topics", "off_topic")
+    )
+    lists = {
+        name: frozenset(_words(doc, entries[name], f"answers.{name}"))
+        for name in ("question_starts", "before_question", "ignore")
+    }
+    synonyms = []
+    owner: dict[tuple[str, ...], int] = {}
+    for i, group_node in enumerate(doc.sequence(entries["synonyms"], "answers.synonyms", min_items=0)):
+        field = f"answers.synonyms[{i}]"
+        group = []
+        items = doc.sequence(group_node, field, min_items=2)
+        for j, item in enumerate(items):
+            phrase = _phrase(doc, item, f"{field}[{j}]")
+            if phrase in owner:
+                raise doc.error(item, f"{field}[{j}]", f"{' '.join(phrase)!r} is already in synonyms[{owner[phrase]}]")
+            owner[phrase] = i
+            group.append(phrase)
+        synonyms.append(tuple(group))
+    topics = []
+    keys: dict[str, int] = {}
+    for i, item in enumerate(doc.sequence(entries["topics"], "answers.topics", min_items=0)):
+        field = f"answers.topics[{i}]"
+        parts = doc.mapping(item, field, ("sentence", "about"))
+        sentence_node = parts["sentence"]
+        sentence = doc.text(sentence_node, f"{field}.sentence")
+        if sentence in keys:
+            raise doc.error(sentence_node, f"{field}.sentence", f"{sentence!r} is already in topics[{keys[sentence]}]")
+        keys[sentence] = i
+        about = tuple(
+            _phrase(doc, phrase, f"{field}.about[{j}]")
+            for j, phrase in enumerate(doc.sequence(parts["about"], f"{field}.about"))
+        )
+        line = sentence_node.start_mark.line + 1
+        topics.append(Topic(sentence, about, doc.file, line, f"{field}.sentence"))
+    off_topic = tuple(
+        _phrase(doc, item, f"answers.off_topic[{i}]")
+        for i, item in enumerate(doc.sequence(entries["off_topic"], "answers.off_topic", min_items=0))
+    )
+    return Vocabulary(**lists, synonyms=tuple(synonyms), topics=tuple(topics), off_topic=off_topic)
+
+
+def _phrase(doc: Doc, node: Node, field: str) -> tuple[str, ...]:
+    phrase = phrase_key(doc.text(node, field))
+    if not phrase:
+        raise doc.error(node, field, "has no words")
+    return phrase
+
+
+def _words(doc: Doc, node: Node, field: str) -> tuple[str, ...]:
+    """A list of single words, without apostrophes as phrase_key gives them."""
+    words = []
+    for i, item in enumerate(doc.sequence(node, field)):
+        word = phrase_key(doc.text(item, f"{field}[{i}]"))
+        if len(word) != 1:
+            raise doc.error(item, f"{field}[{i}]", "one word each")
+        words.append(word[0])
+    return tuple(words)
