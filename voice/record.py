@@ -29,6 +29,8 @@ KEEP = 500
 """Sessions kept; older ones are dropped."""
 RESUME_WITHIN = 30 * 60
 """A session touched this recently (seconds) is offered to carry on."""
+DAYS = 7
+"""The days "run.py log" covers, today's included."""
 
 
 @dataclass(frozen=True)
@@ -141,16 +143,23 @@ class SessionRecord:
             "sessions": [{"started": e.started, "updated": e.updated, "data": e.data} for e in self._entries],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                json.dump(payload, file, ensure_ascii=False)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_whole(self.path, json.dumps(payload, ensure_ascii=False))
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write text to path through a temporary file, fsync and rename: a kill or a
+    failure at any moment leaves the old file or the new one, never a part. OSError
+    if it cannot be written; no temporary file is left behind."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def _entry(raw: Any) -> Entry:
@@ -170,18 +179,33 @@ def _entry(raw: Any) -> Entry:
     return Entry(float(raw["started"]), float(raw["updated"]), data)
 
 
-def summarize(entries: list[Entry], responses: dict[str, str], now: float, days: int = 7) -> list[str]:
-    """What "run.py log" says: today, then each earlier day of the last week."""
-    by_day: dict[date, list[Entry]] = {}
+def by_day(entries: list[Entry], now: float, days: int = DAYS) -> dict[date, list[Entry]]:
+    """The sessions started on each of the last `days` days up to now's, in their order."""
+    grouped: dict[date, list[Entry]] = {}
     today = datetime.fromtimestamp(now).date()
     for entry in entries:
         day = datetime.fromtimestamp(entry.started).date()
         if (today - day).days < days:
-            by_day.setdefault(day, []).append(entry)
-    if not by_day:
+            grouped.setdefault(day, []).append(entry)
+    return grouped
+
+
+def day_line(day: date, entries: list[Entry], responses: dict[str, str]) -> str:
+    """A day's sessions in one line, as run.py log says it: Wednesday 25 November: 1 session, 10 minutes in all."""
+    return responses["log_day"].format(
+        day=day.strftime("%A %d %B"),
+        sessions=_sessions(len(entries)),
+        total=spoken_duration(sum(e.seconds for e in entries)),
+    )
+
+
+def summarize(entries: list[Entry], responses: dict[str, str], now: float, days: int = DAYS) -> list[str]:
+    """What "run.py log" says: today, then each earlier day of the last week."""
+    grouped = by_day(entries, now, days)
+    if not grouped:
         return [responses["log_empty"]]
     lines = []
-    todays = by_day.pop(today, [])
+    todays = grouped.pop(datetime.fromtimestamp(now).date(), [])
     if todays:
         lines.append(
             responses["log_today"].format(
@@ -191,15 +215,7 @@ def summarize(entries: list[Entry], responses: dict[str, str], now: float, days:
                 right=spoken_duration(sum(e.breast_seconds(Breast.RIGHT) for e in todays)),
             )
         )
-    for day in sorted(by_day, reverse=True):
-        day_entries = by_day[day]
-        lines.append(
-            responses["log_day"].format(
-                day=day.strftime("%A %d %B"),
-                sessions=_sessions(len(day_entries)),
-                total=spoken_duration(sum(e.seconds for e in day_entries)),
-            )
-        )
+    lines += [day_line(day, grouped[day], responses) for day in sorted(grouped, reverse=True)]
     return lines
 
 
