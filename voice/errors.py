@@ -33,6 +33,10 @@ class AudioFileError(VoiceError):
     """An audio file that cannot be read: missing, not a WAV, truncated or empty."""
 
 
+class WriteError(VoiceError):
+    """A file that cannot be written: no such folder, no permission, a full disk."""
+
+
 class NoSuchDevice(OptionError, EngineError):
     """A device number that names no audio device of its kind: an option error at the
     start, and later (the devices renumbered by a restarted sound server) an engine
