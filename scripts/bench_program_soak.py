@@ -5,8 +5,10 @@ A command every few seconds, alternately spoken into the virtual microphone
 (flite's voice) and typed as a key, kept mostly at the counting steps. Every
 ten seconds it reads the program's memory (VmRSS) and thread count from /proc.
 At the end it reports the memory growth after the first minute, the thread
-counts, how late the count's cues were against their schedule, and how many
-commands were heard.
+counts, how many commands were heard, and the cues' lag in the events log: a
+cue event's time is when it is to be heard, so the lag is near 0 unless a cue
+was handed to the player too late for its beat (scripts/bench_cue_timing.py
+measures the timing at the speaker).
 
     .venv/bin/python scripts/bench_program_soak.py [--minutes 15] [--keys-only]
 """

@@ -73,6 +73,8 @@ THRESHOLD_DBFS = -40.0
 """RMS of a 10 ms window above which it counts as sound."""
 RECORD_LATENCY_MS = 10
 """parec's fragment size: how late a recorded sample may reach us."""
+CLOCK_BUCKET_S = 5.0
+"""A recorder's clock is fitted through the least delayed read of each bucket this long."""
 RECORDER_NAME = "pulse-harness-recorder"
 """Client name of the harness's own recorders, to tell them from the program's streams."""
 WAIT_S = 10.0
@@ -176,6 +178,9 @@ class Recording:
     a child process's time.monotonic() shares)."""
     start_time: float
     """The same instant on time.time()."""
+    clock_rate: float | None = None
+    """Samples per second of time.monotonic(), when the source's clock runs off its
+    nominal rate (the null sink at 22050 Hz runs about 90 ppm fast); None: ``rate``."""
 
     @property
     def duration(self) -> float:
@@ -187,11 +192,12 @@ class Recording:
 
     def time_of(self, index: int) -> float:
         """time.monotonic() of sample ``index``."""
-        return self.start_monotonic + index / self.rate
+        return self.start_monotonic + index / (self.clock_rate or self.rate)
 
     def index_of(self, monotonic: float) -> int:
         """The sample at time.monotonic() ``monotonic``, clamped to the recording."""
-        return min(max(0, math.ceil((monotonic - self.start_monotonic) * self.rate)), len(self.samples))
+        rate = self.clock_rate or self.rate
+        return min(max(0, math.ceil((monotonic - self.start_monotonic) * rate)), len(self.samples))
 
     def between(self, start: float, end: float) -> np.ndarray:
         """Samples between two time.monotonic() instants."""
@@ -231,6 +237,28 @@ class Recording:
                 return self.time_of(silence - len(last) + (int(above[-1]) + 1 if len(above) else 0))
         return None
 
+    def onsets(self, *, quiet_before_ms: int = 60, threshold_dbfs: float = THRESHOLD_DBFS) -> list[float]:
+        """time.monotonic() of every sound that starts after at least ``quiet_before_ms``
+        of quiet (the gaps inside a word are shorter), each as exact as :meth:`onset`."""
+        window = self.rate * CHUNK_MS // 1000
+        needed = -(-quiet_before_ms // CHUNK_MS)
+        found = []
+        quiet = needed
+        for index, is_loud in enumerate(loud_windows(self.samples, window, threshold_dbfs)):
+            if is_loud and quiet >= needed:
+                onset = self.onset(self.time_of(index * window), threshold_dbfs=threshold_dbfs)
+                if onset is not None:
+                    found.append(onset)
+            quiet = 0 if is_loud else quiet + 1
+        return found
+
+    def pitch(self, start: float, seconds: float = 0.05) -> float:
+        """The strongest frequency (Hz) from time.monotonic() ``start`` for ``seconds``."""
+        samples = self.between(start, start + seconds).astype(np.float64)
+        size = 8 * len(samples)  # zero-padded, for a finer grid of frequencies
+        spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples)), size))
+        return float(np.argmax(spectrum)) * self.rate / size
+
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the recording as a WAV, to look at or listen to after a failure."""
         write_wav(path, self.samples, self.rate)
@@ -243,7 +271,11 @@ class Recorder:
     :meth:`stop`.  Sample i is given the time ``start + i / rate``: a read at t whose
     first sample is sample n puts start at most t - n / rate, and the smallest such bound
     over all reads is taken, as the read least delayed by scheduling.  Samples come in
-    blocks of about RECORD_LATENCY_MS, so a time is good to about that.
+    blocks of about RECORD_LATENCY_MS, so a time is good to about that.  The finished
+    recording (:meth:`stop`), once longer than a few CLOCK_BUCKET_S, is timed by a line
+    through the least delayed read of each bucket instead, which follows a source whose
+    clock runs off its rate (the null sink's gains 5 ms a minute).  Live snapshots keep
+    the first way: refitted, the same sample would move between one and the next.
     """
 
     def __init__(self, env: Mapping[str, str], source: str, rate: int, timeout: float = WAIT_S) -> None:
@@ -252,6 +284,8 @@ class Recorder:
         self._lock = threading.Lock()
         self._data = bytearray()
         self._start = math.inf
+        self._floors: list[tuple[int, float]] = []  # (samples before, start bound) per bucket
+        self._opened = time.monotonic()
         self._wall_offset = time.time() - time.monotonic()
         self._first = threading.Event()
         self._recording: Recording | None = None
@@ -287,7 +321,14 @@ class Recorder:
         while chunk := os.read(fd, 65536):
             now = time.monotonic()
             with self._lock:
-                self._start = min(self._start, now - (len(self._data) // 2) / self.rate)
+                before = len(self._data) // 2
+                bound = now - before / self.rate
+                self._start = min(self._start, bound)
+                bucket = int((now - self._opened) // CLOCK_BUCKET_S)
+                if bucket >= len(self._floors):
+                    self._floors.append((before, bound))
+                elif bound < self._floors[-1][1]:
+                    self._floors[-1] = (before, bound)
                 self._data += chunk
             self._first.set()
         self._first.set()  # parec ended before any audio: do not make __init__ wait it out
@@ -303,15 +344,24 @@ class Recorder:
         """Whether parec is still recording (it stops when the server dies)."""
         return self._proc.poll() is None
 
-    def snapshot(self, since: float | None = None) -> Recording:
-        """What has been recorded so far, from time.monotonic() ``since`` on."""
+    def snapshot(self, since: float | None = None, *, fitted: bool = False) -> Recording:
+        """What has been recorded so far, from time.monotonic() ``since`` on; ``fitted``:
+        timed by the line through the buckets' least delayed reads."""
         with self._lock:
-            start = self._start
-            first = 0 if since is None else min(max(0, math.ceil((since - start) * self.rate)), len(self._data) // 2)
+            start, rate = self._clock() if fitted else (self._start, float(self.rate))
+            first = 0 if since is None else min(max(0, math.ceil((since - start) * rate)), len(self._data) // 2)
             # Slicing copies, so the samples stay valid while recording goes on.
             samples = np.frombuffer(self._data[2 * first : len(self._data) // 2 * 2], "<i2")
-        begin = start + first / self.rate
-        return Recording(samples, self.rate, begin, begin + self._wall_offset)
+        begin = start + first / rate
+        return Recording(samples, self.rate, begin, begin + self._wall_offset, rate)
+
+    def _clock(self) -> tuple[float, float]:
+        """(time.monotonic() of sample 0, samples a second of time.monotonic())."""
+        if len(self._floors) < 3:
+            return self._start, float(self.rate)
+        counts, bounds = np.array(self._floors).T
+        slope, intercept = np.polyfit(counts, bounds, 1)  # bound = start + count * (1/clock - 1/rate)
+        return float(intercept), 1.0 / (1.0 / self.rate + float(slope))
 
     def wait_for_onset(self, after: float, timeout: float = WAIT_S, *, threshold_dbfs: float = THRESHOLD_DBFS) -> float:
         """Block until sound starts at or after time.monotonic() ``after``; its time."""
@@ -360,7 +410,7 @@ class Recorder:
             self._stdout.close()
             self._stderr()
             self._errors.close()
-            self._recording = self.snapshot()
+            self._recording = self.snapshot(fitted=True)
         return self._recording
 
     @property

@@ -11,7 +11,7 @@ from .shared import CONTENT, TakingPlayer
 
 
 class _Synthesizer:
-    def synthesize(self, text, slow=False):
+    def synthesize(self, text, slow=False, rate=None):
         raise AssertionError(f"synthesized {text!r}")
 
 

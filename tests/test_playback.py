@@ -119,6 +119,27 @@ def test_stop_cuts_the_sound_off(here, events, player):
     assert offset - onset < 2.0
 
 
+def test_a_sound_played_at_a_time_is_heard_then_cutting_off_the_one_sounding(here, events, player):
+    with here.record() as recorder:
+        player.play(beep(2.0, freq=440.0), "long")
+        events.until("started", "long")
+        at = time.monotonic() + 0.5
+        player.play(beep(0.3, freq=880.0), "timed", at=at)
+        assert events.until("finished", "long") == ("finished", "long", False)
+        _, _, started = events.until("started", "timed")
+        events.until("finished", "timed")
+        end = recorder.wait_for_offset(at, WAIT)
+        recording = recorder.snapshot()
+    # On the stream's clock, whose tie to monotonic time is re-estimated as callbacks
+    # come (a loaded machine moved it 1.5 ms); a cue played when the loop woke was 27 ms late.
+    assert started == pytest.approx(at, abs=0.005)
+    # At the speaker: the long one until then (give or take the clock's 10 ms), the
+    # timed one from then, and silence once it ends, not the rest of the long one.
+    assert recording.pitch(at - 0.08) == pytest.approx(440.0, rel=0.03)
+    assert recording.pitch(at + 0.03) == pytest.approx(880.0, rel=0.03)
+    assert end - at == pytest.approx(0.3, abs=0.03)
+
+
 def test_stop_drops_the_queue_but_keeps_what_is_played_after(events, player):
     player.play(beep(5.0), "long")
     player.play(beep(0.1), "queued")

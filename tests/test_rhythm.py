@@ -1,11 +1,13 @@
 """The count's deadline schedule, under a fake clock."""
 
+import dataclasses
 import random
 
 import pytest
 
 from voice import content
 from voice.rhythm import LATE_CUE_SECONDS, Rhythm, Style
+from voice.session import InputMode, Session
 
 SETTINGS = content.load().rhythm
 CYCLE = 60 / SETTINGS.default_tempo
@@ -157,3 +159,52 @@ def test_a_new_tempo_sets_the_cycle_at_the_next_start():
     cues = until(rhythm, 60.0)
     presses = [c.planned_t for c in cues if c.name == "press"]
     assert presses[1] - presses[0] == pytest.approx(60 / (SETTINGS.default_tempo + SETTINGS.tempo_step))
+
+
+def quiet(minutes: float) -> list:
+    """Ten minutes of the quiet style, ticked on time from 0."""
+    rhythm = Rhythm(SETTINGS, Style.QUIET)
+    rhythm.reminder = "Press m when the flow slows."
+    rhythm.start(0.0)
+    return until(rhythm, minutes * 60)
+
+
+def test_the_quiet_style_is_tones_with_a_reminder_every_few_minutes():
+    cues = quiet(10)
+    reminders = [c for c in cues if c.name == "reminder"]
+    every = SETTINGS.reminder_minutes * 60
+    assert [c.planned_t for c in reminders] == [pytest.approx(every * k) for k in range(1, int(600 // every) + 1)]
+    assert {c.word for c in reminders} == {"Press m when the flow slows."}
+    assert {(c.name, c.word) for c in cues if c.name != "reminder"} == {("press", None), ("release", None)}
+
+
+def test_the_quiet_reminder_keeps_the_beat_and_no_tone_sounds_over_it():
+    cues = quiet(10)
+    for cue in cues:
+        if cue.name != "reminder":
+            start = cue.cycle * CYCLE
+            assert cue.planned_t == pytest.approx(start + (PRESS if cue.name == "release" else 0.0))
+    for reminder in (c for c in cues if c.name == "reminder"):
+        over = [c for c in cues if reminder.planned_t < c.planned_t < reminder.planned_t + SETTINGS.reminder_seconds]
+        assert over == []
+        after = next(c for c in cues if c.planned_t >= reminder.planned_t + SETTINGS.reminder_seconds)
+        assert after.name in ("press", "release")
+
+
+def test_a_reminder_longer_than_whole_cycles_silences_them_and_the_count_goes_on():
+    settings = dataclasses.replace(SETTINGS, reminder_seconds=3 * CYCLE + PRESS + 0.1)
+    rhythm = Rhythm(settings, Style.QUIET)
+    rhythm.start(0.0)
+    cues = until(rhythm, 2 * settings.reminder_minutes * 60 + 5 * CYCLE)
+    reminder = next(c for c in cues if c.name == "reminder")
+    following = [c for c in cues if c.planned_t > reminder.planned_t][:2]
+    assert [(c.name, c.cycle) for c in following] == [("press", reminder.cycle + 4), ("release", reminder.cycle + 4)]
+    assert following[0].planned_t == pytest.approx((reminder.cycle + 4) * CYCLE)
+
+
+@pytest.mark.parametrize(("mode", "how"), [(InputMode.VOICE, "say no milk"), (InputMode.KEYS, "press m")])
+def test_the_quiet_reminder_says_how_to_give_no_milk_as_she_gives_commands(mode, how):
+    session = Session(content.load(), InputMode.TEXT, 0.0, Style.QUIET)
+    session.set_mode(mode)  # as when the microphone comes or goes
+    assert session.rhythm.reminder == f"When the milk flow slows or stops, {how}."
+    assert session.rhythm.reminder in session.texts()  # made ahead, not while counting

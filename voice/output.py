@@ -32,11 +32,14 @@ Finished = Callable[[Say | Cue | None, bool], None]
 
 
 class Output(Protocol):
+    lead: float
+    """How long before its planned time a cue is to be handed over."""
+
     def say(self, say: Say) -> None:
         """Queue an utterance after whatever is being said."""
 
     def cue(self, cue: Cue) -> None:
-        """Sound a cue now."""
+        """Sound a cue at its planned time (or now, if that is past)."""
 
     def acknowledge(self) -> None:
         """A short sound: a spoken command was understood."""
@@ -52,6 +55,8 @@ class TextOutput:
 
     When the stream cannot be written any more (its reader gone, a full disk),
     closed() is called once and nothing more is printed."""
+
+    lead = 0.0  # a cue is printed when it is due
 
     def __init__(self, stream: IO[str], started: Started, finished: Finished, closed: Callable[[], None]) -> None:
         self._stream = stream
@@ -106,6 +111,10 @@ class SpokenOutput:
     reopened, at most every RETRY_SECONDS, so speech returns with the sound server.
     """
 
+    lead = 0.2
+    """Cues come this long ahead, to be played on their beat: room for a late wake-up,
+    reading the word from the cache (or making it) and the device's latency (23 ms)."""
+
     def __init__(
         self,
         synthesizer: Synthesizer,
@@ -134,15 +143,15 @@ class SpokenOutput:
         if say.printed:
             self._fallback.say(say)
             return
-        self._play(say, lambda: self._synthesizer.synthesize(say.text, slow=say.slow))
+        self._play(say, lambda: self._synthesizer.synthesize(say.text, slow=say.slow, rate=say.rate))
 
     def cue(self, cue: Cue) -> None:
-        # A cue must start on its beat: cut off the tail of the one before.
-        self.stop()
+        # Played at its planned time, a cue cuts off the tail of the one before on its beat.
         if cue.word:
-            self._play(cue, lambda: self._synthesizer.synthesize(cue.word))
+            word = cue.word
+            self._play(cue, lambda: from_first_sound(self._synthesizer.synthesize(word)), cue.planned_t)
         else:
-            self._play(cue, lambda: self._tone(cue.name))
+            self._play(cue, lambda: self._tone(cue.name), cue.planned_t)
 
     def acknowledge(self) -> None:
         player = self._usable_player()
@@ -159,13 +168,13 @@ class SpokenOutput:
         if self._player is not None:
             self._player.close()
 
-    def _play(self, item: Say | Cue, make: Callable[[], Sound]) -> None:
+    def _play(self, item: Say | Cue, make: Callable[[], Sound], at: float | None = None) -> None:
         player = self._usable_player()
         if player is not None:
             try:
                 sound = make()
                 self._own_voice.learn(_sound_key(item), sound)
-                player.play(sound, item)
+                player.play(sound, item, at)
                 return
             except EngineError as exc:
                 self._report(str(exc))
@@ -221,6 +230,22 @@ class SpokenOutput:
         if name not in self._tones:
             self._tones[name] = tone(name)
         return self._tones[name]
+
+
+# Below this (-50 dBFS) a word's first samples are silence: espeak-ng begins "press"
+# with the 45 ms closure of its p.
+_SILENT_SAMPLE = 100
+
+
+def from_first_sound(sound: Sound) -> Sound:
+    """The sound less its leading silence, so that a word's first sound is on its beat."""
+    import numpy as np
+
+    from .playback import Sound
+
+    loud = np.flatnonzero(np.abs(np.frombuffer(sound.pcm, "<i2").astype(np.int32)) > _SILENT_SAMPLE)
+    first = int(loud[0]) if len(loud) else 0
+    return Sound(sound.pcm[2 * first :], sound.rate)
 
 
 def _sound_key(item: Say | Cue) -> str:

@@ -34,6 +34,11 @@ STALL_SECONDS = 5.0
 PulseAudio null sink holds a new stream up to 2 s before it first asks for audio."""
 _WATCH_SECONDS = 0.05
 """How often the watchdog looks at the stream."""
+_CLOCK_WINDOW = 2.0
+"""Seconds of callbacks whose earliest reading of the stream's clock is taken: long
+enough to hold some that ran on time (the rest were woken late), short enough to
+forget the burst that fills the device at the start or after an underrun, and to
+follow a sound card's clock drifting from time.monotonic()."""
 NO_DEVICES = "no sound card, or PulseAudio or PipeWire not running"
 """Why PortAudio finds no audio device, as far as it can tell: a statement, so that it
 reads well inside a sentence (the notices put it before a full stop)."""
@@ -63,8 +68,9 @@ class Sound:
 class Player(Protocol):
     """What the session's runner plays sounds through."""
 
-    def play(self, sound: Sound, tag: object) -> None:
-        """Queue a sound after whatever is playing; returns at once."""
+    def play(self, sound: Sound, tag: object, at: float | None = None) -> None:
+        """Queue a sound after whatever is playing; returns at once.  With ``at`` (a
+        time.monotonic()), it is heard from then on, cutting off what sounds then."""
 
     def stop(self) -> None:
         """Cut off what is playing and drop the queue, at once (barge-in)."""
@@ -229,12 +235,17 @@ class AudioPlayer:
     (silent when idle) from construction to close(), so a sound starts within a buffer
     or two instead of waiting for a stream to open.
 
+    A sound played ``at`` a time is heard from that time to the sample (a cue on its
+    beat), however late the caller woke within the device's latency ahead: samples are
+    counted on the stream's own clock, which is tied to time.monotonic() by the least
+    delayed callbacks, plus the latency PortAudio gives for each buffer.
+
     Every play() is answered by exactly one on_finished(tag, completed), after its
-    on_started(tag, t) if it started: completed is False when stop() cut it off or
-    dropped it from the queue, or the device failed.  t is time.monotonic() when the
-    sound's first sample was handed to the device, and on_finished comes when its last
-    was; the ear hears both about one device latency (tens of ms) later.  These two
-    come from the audio thread and must be cheap (put them on a queue).
+    on_started(tag, t) if it started: completed is False when stop() or a sound played
+    ``at`` cut it off or dropped it from the queue, or the device failed.  t is the
+    time.monotonic() at which the sound's first sample is to be heard, and on_finished
+    comes when its last was handed to the device.  These two come from the audio thread
+    and must be cheap (put them on a queue).
 
     A device error (the stream cannot open, the device or the sound server goes away,
     the stream stalls) is reported once to on_error, from the watchdog thread or from
@@ -254,9 +265,13 @@ class AudioPlayer:
         self._on_finished = on_finished
         self._on_error = on_error
         self._lock = threading.Lock()
-        self._queue: collections.deque[tuple[object, bytes]] = collections.deque()
+        self._queue: collections.deque[tuple[object, bytes, float | None]] = collections.deque()
         self._current: tuple[object, bytes] | None = None
         self._position = 0
+        self._frames = 0  # handed to the device so far
+        # (callback time, time.monotonic() of the stream's frame 0 less its latency, as
+        # that callback saw it): a sliding minimum over _CLOCK_WINDOW, smallest first.
+        self._clock: collections.deque[tuple[float, float]] = collections.deque()
         self._cut: list[object] = []  # stopped by stop(); their on_finished is still due
         self._failed = False
         self._callback_error: Exception | None = None
@@ -295,13 +310,15 @@ class AudioPlayer:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def play(self, sound: Sound, tag: object) -> None:
-        """Queue ``sound`` after whatever is playing or queued; returns at once."""
+    def play(self, sound: Sound, tag: object, at: float | None = None) -> None:
+        """Queue ``sound`` after whatever is playing or queued; returns at once.  With
+        ``at``, a time.monotonic(), it waits until then and is heard from then on, cutting
+        off what is sounding; if that is already past, it starts at once."""
         pcm = resample(sound.pcm, sound.rate, self.rate)
         with self._lock:
             failed = self._failed or self._closing.is_set()
             if not failed:
-                self._queue.append((tag, pcm))
+                self._queue.append((tag, pcm, at))
         if failed:
             _LOGGER.debug("audio output is down; not playing %r", tag)
             self._call(self._on_finished, tag, False)
@@ -313,7 +330,7 @@ class AudioPlayer:
             if self._current is not None:
                 self._cut.append(self._current[0])
                 self._current = None
-            self._cut.extend(tag for tag, _ in self._queue)
+            self._cut.extend(tag for tag, _, _ in self._queue)
             self._queue.clear()
 
     def close(self) -> None:
@@ -336,11 +353,14 @@ class AudioPlayer:
 
     # -- the audio thread ---------------------------------------------------------------
 
-    def _fill(self, in_data: bytes | None, frame_count: int, time_info: object, status: int) -> tuple[bytes, int]:
+    def _fill(
+        self, in_data: bytes | None, frame_count: int, time_info: dict[str, float], status: int
+    ) -> tuple[bytes, int]:
         """PortAudio's callback: the next ``frame_count`` samples, silence when idle."""
         try:
             self._last_callback = now = time.monotonic()
-            data, events = self._take(frame_count, now)
+            latency = max(0.0, time_info["output_buffer_dac_time"] - time_info["current_time"])
+            data, events = self._take(frame_count, now, latency)
             for callback, *args in events:
                 self._call(callback, *args)
             return data, self._pyaudio.paContinue
@@ -348,30 +368,61 @@ class AudioPlayer:
             self._callback_error = error
             return bytes(2 * frame_count), self._pyaudio.paAbort
 
-    def _take(self, frame_count: int, now: float) -> tuple[bytes, list[tuple[Any, ...]]]:
+    def _take(self, frame_count: int, now: float, latency: float) -> tuple[bytes, list[tuple[Any, ...]]]:
         needed = 2 * frame_count
         pieces: list[bytes] = []
         filled = 0
+        # A callback runs when the device has room, or later if woken late: the
+        # earliest reading of the stream's clock of late is the truest.
+        reading = now - self._frames / self.rate
+        while self._clock and self._clock[-1][1] >= reading:
+            self._clock.pop()
+        self._clock.append((now, reading))
+        while self._clock[0][0] < now - _CLOCK_WINDOW:
+            self._clock.popleft()
+        heard = self._clock[0][1] + self._frames / self.rate + latency  # when this buffer starts to sound
+        self._frames += frame_count
         with self._lock:
             events: list[tuple[Any, ...]] = [(self._on_finished, tag, False) for tag in self._cut]
             self._cut.clear()
             while filled < needed and not self._failed:
-                if self._current is None:
-                    if not self._queue:
-                        break
-                    self._current = self._queue.popleft()
-                    self._position = 0
-                    events.append((self._on_started, self._current[0], now + filled / 2 / self.rate))
-                tag, pcm = self._current
-                piece = pcm[self._position : self._position + needed - filled]
-                pieces.append(piece)
-                filled += len(piece)
-                self._position += len(piece)
-                if self._position >= len(pcm):
-                    events.append((self._on_finished, tag, True))
-                    self._current = None
+                start = self._head_start(heard, filled)
+                timed = bool(self._queue) and self._queue[0][2] is not None
+                if self._current is not None:
+                    tag, pcm = self._current
+                    end = min(needed, start) if timed and start is not None else needed
+                    piece = pcm[self._position : self._position + end - filled]
+                    pieces.append(piece)
+                    filled += len(piece)
+                    self._position += len(piece)
+                    if self._position >= len(pcm):
+                        events.append((self._on_finished, tag, True))
+                        self._current = None
+                    elif filled == start:  # cut off by the sound due now
+                        events.append((self._on_finished, tag, False))
+                        self._current = None
+                    continue
+                if start is None or start >= needed:
+                    break
+                pieces.append(bytes(start - filled))
+                filled = start
+                tag, pcm, _ = self._queue.popleft()
+                self._current = (tag, pcm)
+                self._position = 0
+                events.append((self._on_started, tag, heard + filled / 2 / self.rate))
         pieces.append(bytes(needed - filled))
         return b"".join(pieces), events
+
+    def _head_start(self, heard: float, filled: int) -> int | None:
+        """Where in the buffer being filled the queue's next sound may start (bytes),
+        ``filled`` if at once, or None with nothing queued.  The buffer's first sample
+        is heard at ``heard``."""
+        if not self._queue:
+            return None
+        at = self._queue[0][2]
+        if at is None:
+            return filled
+        return max(filled, 2 * round((at - heard) * self.rate))
 
     def _call(self, callback: Callable[..., None], *args: object) -> None:
         try:
@@ -401,7 +452,7 @@ class AudioPlayer:
     def _fail(self, error: EngineError) -> None:
         with self._lock:
             self._failed = True
-            pending = [tag for tag, _ in self._queue]
+            pending = [tag for tag, _, _ in self._queue]
             if self._current is not None:
                 pending.insert(0, self._current[0])
             pending = self._cut + pending

@@ -26,6 +26,8 @@ class Style(StrEnum):
     """Only press and release."""
     TONES = "tones"
     """Soft tones made in code: a higher one to press, a lower one to release."""
+    QUIET = "quiet"
+    """Tones, and every few minutes a spoken reminder in place of a squeeze's tones."""
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,9 @@ class Cue:
     """One sound of the count."""
 
     name: str
-    """"press", "count 1", "count 2", ..., "release"."""
+    """"press", "count 1", "count 2", ..., "release", or "reminder"."""
     word: str | None
-    """The word to say, or None to play the cue's tone."""
+    """The word (or the reminder) to say, or None to play the cue's tone."""
     planned_t: float
     """When it should sound, in the session's clock."""
     cycle: int
@@ -51,6 +53,10 @@ class Rhythm:
         self._thin = thin
         self.tones = True
         """Whether tones can sound: where not (printed text), press and release are said instead."""
+        self.brief = False
+        """Only the key words: press and release, never the counts between."""
+        self.reminder = settings.reminder
+        """The "quiet" style's reminder as said: the session fills in how to give the command."""
         self.tempo = settings.default_tempo
         self._running = False
         self._anchor_t = 0.0
@@ -85,12 +91,13 @@ class Rhythm:
 
     def slower(self) -> bool:
         """One step slower, if not at the slowest. Takes effect at the next start."""
-        return self._set_tempo(self.tempo - self._settings.tempo_step)
+        return self.set_tempo(self.tempo - self._settings.tempo_step)
 
     def faster(self) -> bool:
-        return self._set_tempo(self.tempo + self._settings.tempo_step)
+        return self.set_tempo(self.tempo + self._settings.tempo_step)
 
-    def _set_tempo(self, tempo: float) -> bool:
+    def set_tempo(self, tempo: float) -> bool:
+        """Squeezes a minute, kept within the content's bounds; whether it changed."""
         clamped = min(max(tempo, self._settings.tempo_min), self._settings.tempo_max)
         changed = clamped != self.tempo
         self.tempo = clamped
@@ -99,10 +106,12 @@ class Rhythm:
     def style_for(self, cycle: int) -> Style:
         """The style a cycle is counted in, after thinning."""
         style = self._thinned(cycle)
-        return Style.SIMPLE if style is Style.TONES and not self.tones else style
+        if (style in (Style.TONES, Style.QUIET) and not self.tones) or (style is Style.WORDS and self.brief):
+            return Style.SIMPLE
+        return style
 
     def _thinned(self, cycle: int) -> Style:
-        if not self._thin or self._style is Style.TONES:
+        if not self._thin or self._style in (Style.TONES, Style.QUIET):
             return self._style
         if self._style is Style.WORDS and cycle < self._settings.full_cycles:
             return Style.WORDS
@@ -116,7 +125,15 @@ class Rhythm:
         # The leaflet's hold of about 2 seconds stays: tempo moves the release pause.
         press_len = s.press_seconds
         style = self.style_for(cycle)
-        speak = style is not Style.TONES
+        speak = style in (Style.WORDS, Style.SIMPLE)
+        if self._style is Style.QUIET:
+            reminded = cycle - cycle % self._reminder_cycles()
+            if reminded == cycle > 0:
+                return [("reminder", self.reminder, 0.0)]
+            # Silent while the reminder is said: the cues keep their times, unheard.
+            room = s.reminder_seconds - (cycle - reminded) * self.cycle_seconds if reminded else 0.0
+        else:
+            room = 0.0
         cues = [("press", s.press_word if speak else None, 0.0)]
         if style is Style.WORDS:
             n = len(s.count_words)
@@ -125,9 +142,15 @@ class Rhythm:
                 for i, word in enumerate(s.count_words)
             ]
         cues.append(("release", s.release_word if speak else None, press_len))
-        return cues
+        return [cue for cue in cues if cue[2] >= room]
+
+    def _reminder_cycles(self) -> int:
+        """Cycles from one reminder to the next, at the tempo now."""
+        return max(1, round(self._settings.reminder_minutes * self.tempo))
 
     def _planned(self) -> tuple[str, str | None, float]:
+        while not self._cues_of(self._cycle):  # all silent under a long reminder
+            self._cycle += 1
         name, word, offset = self._cues_of(self._cycle)[self._index]
         start = self._anchor_t + (self._cycle - self._anchor_cycle) * self.cycle_seconds
         return name, word, start + offset
