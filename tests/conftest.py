@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-
 from .program import Program
 from .pulse import PulseHarness, pulseaudio_missing
 
@@ -25,6 +24,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         if "sound card" not in reason:
             report.outcome = "failed"
             report.longrepr = f"skipped in strict mode (VOICE_TESTS_STRICT=1): {reason}"
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test's program keeps its settings (run.py settings) in a folder of its own,
+    never the user's, and never another test's: "faster" in one must not slow the next."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 # --- PulseAudio harness (tests/pulse.py) -------------------------------------------------

@@ -26,7 +26,7 @@ class TakingPlayer:
     def __init__(self, started, finished, error) -> None:
         self.played: list[tuple[object, object]] = []
 
-    def play(self, sound, item) -> None:
+    def play(self, sound, item, at=None) -> None:
         self.played.append((sound, item))
 
     def stop(self) -> None: ...

@@ -73,6 +73,8 @@ BAD = {
     "missing response": ("guide.yaml", GUIDE, "  resumed: Picking up again.\n", "", "responses.resumed", "  welcome:"),
     "tempo outside bounds": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 12", "rhythm.press_seconds", "press_seconds"),
     "no time to release": ("rhythm.yaml", RHYTHM, "tempo_max: 21", "tempo_max: 29", "rhythm.tempo_max", "tempo_max: 29"),
+    "reminder of no command": ("rhythm.yaml", RHYTHM, "{cmd.no_milk}", "{cmd.more_milk}", "rhythm.quiet.reminder", "reminder:"),
+    "reminder as long as its interval": ("rhythm.yaml", RHYTHM, "reminder_seconds: 4", "reminder_seconds: 200", "rhythm.quiet.reminder_seconds", "reminder_seconds: 200"),
     "key with a line break": ("guide.yaml", GUIDE, "  title: Hand expressing", '  "ti\\ntle": Hand expressing', "meta.'ti\\ntle'", '"ti\\ntle"'),
     "filler of two words": ("commands.yaml", COMMANDS, "  after: [um,", "  after: [thank you,", "fillers.after[0]", "after: [thank you,"),
     "fillers not by side": ("commands.yaml", COMMANDS, "  before: [um,", "  around: [um,", "fillers.around", "around: [um,"),

@@ -231,3 +231,16 @@ def test_devices_with_no_sound_server_says_why_there_are_none(no_sound_server, t
     result = run_cli("devices", data_dir=tmp_path)
     assert result.returncode == 1
     assert result.stderr.decode() == f"error: no audio devices found: {NO_DEVICES}\n"
+
+
+def test_number_keys_go_to_that_step_and_the_new_keys_answer(pulse, program):
+    run = program("--keyboard")
+    says(run, "Hand expressing")
+    squeeze = next(i for i, step in enumerate(CONTENT.steps) if step.rhythm)
+    run.press(str(squeeze + 1).encode())
+    step_event(run, STEP_IDS[squeeze])
+    for key, response in ((b"i", "There are"), (b"k", "You have been going for"), (b",", "I will talk more slowly")):
+        run.press(key)
+        says(run, response)
+    run.press(b"q")
+    says(run, "Session finished")

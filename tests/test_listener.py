@@ -47,11 +47,16 @@ class ClipMicrophone:
 class Sink:
     def __init__(self) -> None:
         self.commands: list[tuple[CommandId, Source]] = []
+        self.questions: list[str] = []
         self.availability: list[bool] = []
         self.heard = threading.Event()
 
-    def command(self, command: CommandId, source: Source) -> None:
+    def command(self, command: CommandId, source: Source, words: str = "") -> None:
         self.commands.append((command, source))
+        self.heard.set()
+
+    def question(self, text: str, source: Source) -> None:
+        self.questions.append(text)
         self.heard.set()
 
     def not_understood(self, source: Source) -> None:

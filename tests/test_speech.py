@@ -187,7 +187,7 @@ def test_tones_are_audible_soft_and_unclipped(kind):
     assert np.max(np.abs(values[-edge:])) < 0.1 * np.max(np.abs(values))
 
 
-@pytest.mark.parametrize(("kind", "seconds"), [("press", 0.3), ("release", 0.3), ("understood", 0.16)])
+@pytest.mark.parametrize(("kind", "seconds"), [("press", 0.08), ("release", 0.08), ("understood", 0.16)])
 def test_tones_have_their_length_at_any_rate(kind, seconds):
     for rate in (22050, 16000):
         assert tone(kind, rate).duration == pytest.approx(seconds, abs=1e-3)
@@ -204,3 +204,11 @@ def test_press_is_higher_than_release():
 def test_an_unknown_tone_names_the_known_ones():
     with pytest.raises(ValueError, match="press, release, understood"):
         tone("gong")
+
+
+def test_a_rate_given_per_text_is_that_rate_and_cached_apart(synth):
+    slow = synth.synthesize(TEXT, rate=120)
+    usual = synth.synthesize(TEXT)
+    assert slow.duration > usual.duration * 1.2
+    assert synth.cache_path(TEXT, rate=120) != synth.cache_path(TEXT)
+    assert synth.cache_path(TEXT, rate=synth.rate) == synth.cache_path(TEXT)

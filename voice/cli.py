@@ -20,14 +20,17 @@ from .commands import CommandId, Source
 from .content import QUESTIONS, Content
 from .errors import AudioFileError, ContentError, EngineError, NoSuchDevice, OptionError, VoiceError
 from .events import EventLog
+from .answers import Answers
 from .inputs import key_commands, read_keys, read_lines, single_keys
 from .listener import Listener
 from .output import Output, SpokenOutput, TextOutput
 from .ownvoice import OwnVoice
-from .record import SessionRecord, summarize
+from .record import SessionRecord, summarize, write_whole
+from .report import page
 from .rhythm import Style
 from .runner import Runner
-from .session import InputMode, Session
+from .session import InputMode, Preferences, Session, Verbosity
+from .settings import Settings, SettingsFile, shown
 
 _LOGGER = logging.getLogger(__name__)
 APP_NAME = "hand-expressing-voice"
@@ -53,8 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--count",
         choices=[style.value for style in Style],
-        default=Style.WORDS.value,
-        help="how the squeeze-and-release rhythm sounds (default: words)",
+        help="how the squeeze-and-release rhythm sounds: words (thinning to press and release, "
+        "then tones), simple, tones, or quiet (tones, and a spoken reminder every few minutes); default: words",
+    )
+    parser.add_argument("--tempo", type=float, metavar="N", help="squeezes a minute to start counting at")
+    parser.add_argument(
+        "--verbosity",
+        choices=[v.value for v in Verbosity],
+        help="full: every sentence of each step (default); brief: each step's first sentence",
+    )
+    parser.add_argument(
+        "--reminders",
+        choices=["on", "off"],
+        help="one reminder of what you can say after a few quiet minutes at a step (default: on)",
     )
     parser.add_argument(
         "--no-thin", action="store_true", help="keep counting every word instead of thinning after the first cycles"
@@ -105,10 +119,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="try another recognizer setting (a field of voice.recognizer.Tuning); the live loop keeps the defaults",
     )
     recognize.add_argument("files", nargs="+", metavar="WAV")
+    settings = sub.add_parser("settings", help="print the settings kept between sessions")
+    settings.add_argument("--reset", action="store_true", help="clear them: the defaults apply again")
     log = sub.add_parser("log", help="say and print a summary of today's and recent sessions")
     # Also after the subcommand, as one would type it; SUPPRESS keeps a --text given before it.
     log.add_argument("--text", action="store_true", default=argparse.SUPPRESS, help="print only, say nothing")
+    log.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write the sessions as a page to print instead (tables per day and a chart); replaces FILE if it exists",
+    )
+    _add_export(sub)
     return parser
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from .export import DEFAULT_SQUEEZES
+    from .exportfile import CHAPTERS_SUFFIX, FORMATS
+
+    export = sub.add_parser(
+        "export",
+        help="render a whole guided session into one audio file to play on a phone or speaker",
+        description=f"Render a whole guided session, count included, into FILE ({', '.join(FORMATS)}, by its "
+        f"extension), with its chapters listed in FILE{CHAPTERS_SUFFIX}.",
+    )
+    export.add_argument("file", type=Path, metavar="FILE")
+    export.add_argument(
+        "--squeezes", type=int, default=DEFAULT_SQUEEZES, metavar="N",
+        help=f"squeezes counted at each position (default: {DEFAULT_SQUEEZES})",
+    )
+    export.add_argument("--positions", type=int, metavar="N", help="positions around each breast (default: the content's)")
+    export.add_argument("--force", action="store_true", help="overwrite FILE and its chapter list if they exist")
+    # As before the subcommand, and also after it; SUPPRESS keeps one given before it.
+    export.add_argument("--tempo", type=float, metavar="N", default=argparse.SUPPRESS, help="squeezes a minute")
+    export.add_argument("--count", choices=[style.value for style in Style], default=argparse.SUPPRESS)
+    export.add_argument("--no-thin", action="store_true", default=argparse.SUPPRESS)
+    export.add_argument("--rate", type=int, metavar="WPM", default=argparse.SUPPRESS)
+    export.add_argument("--voice", metavar="ID", default=argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,12 +172,16 @@ def main(argv: list[str] | None = None) -> int:
             return _check(args)
         if args.subcommand == "voices":
             return _voices()
+        if args.subcommand == "settings":
+            return _settings(args)
         if args.subcommand == "devices":
             return _devices()
         if args.subcommand == "recognize":
             return _recognize(args, content_module.load(args.content))
         if args.subcommand == "log":
             return _log(args, content_module.load(args.content))
+        if args.subcommand == "export":
+            return _export(args, content_module.load(args.content))
         return _session(args, content_module.load(args.content))
     except ContentError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -160,6 +212,109 @@ def _voices() -> int:
     return 0
 
 
+def _export(args: argparse.Namespace, content: Content) -> int:
+    from .export import Options, write
+    from .progress import Progress
+
+    # As in a live session: her saved settings, the options given over them (not saved).
+    chosen = _usable(_chosen(args, content, _settings_file(), save=False), args, audio=True)
+    tempo = content.rhythm.default_tempo if chosen.tempo is None else chosen.tempo
+    options = Options(tempo, Style(chosen.count or Style.WORDS), not args.no_thin, args.squeezes, args.positions)
+    args.rate = content.speech_rate.default if chosen.rate is None else chosen.rate
+    args.voice = chosen.voice
+    try:
+        timeline = write(args.file, content, options, _synthesizer(args), args.force, Progress())
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: stopped, and the half-made file removed
+    print(f"{args.file}: {round(timeline.end)} s, {len(timeline.chapters)} chapters")
+    return 0
+
+
+def _settings_file() -> SettingsFile:
+    from platformdirs import user_config_dir
+
+    return SettingsFile(Path(user_config_dir(APP_NAME)) / "settings.yaml")
+
+
+def _settings(args: argparse.Namespace) -> int:
+    store = _settings_file()
+    if args.reset:
+        print("Settings cleared: the defaults apply." if store.reset() else "No settings were kept: the defaults apply.")
+        return 0
+    saved, notice = store.load()
+    if notice:
+        print(notice, file=sys.stderr)
+    print(f"Settings file: {store.path}")
+    for line in shown(saved):
+        print(line)
+    return 0
+
+
+def _chosen(args: argparse.Namespace, content: Content, store: SettingsFile, save: bool) -> Settings:
+    """The saved settings with the options given put over them; with save, the options
+    given are saved: they are her choice from now on. OptionError for a tempo out of
+    the content's bounds."""
+    saved, notice = store.load()
+    if notice:
+        print(notice, file=sys.stderr)
+    given = Settings(
+        rate=getattr(args, "rate", None),
+        voice=getattr(args, "voice", None),
+        tempo=getattr(args, "tempo", None),
+        count=getattr(args, "count", None),
+        verbosity=getattr(args, "verbosity", None),
+        reminders=None if getattr(args, "reminders", None) is None else args.reminders == "on",
+    )
+    rhythm = content.rhythm
+    if given.tempo is not None and not rhythm.tempo_min <= given.tempo <= rhythm.tempo_max:
+        raise OptionError(f"--tempo {given.tempo:g}: give {rhythm.tempo_min:g} to {rhythm.tempo_max:g} squeezes a minute")
+    if save and given != Settings():
+        try:
+            store.save(saved.merged(given))
+        except OSError as exc:
+            _LOGGER.warning("the settings could not be saved: %s", exc)
+    return saved.merged(given)
+
+
+def _usable(chosen: Settings, args: argparse.Namespace, audio: bool) -> Settings:
+    """Saved settings that no longer fit (a voice since removed) are left out, with a
+    warning; options given were checked already."""
+    from dataclasses import replace
+
+    from .speech import check_voice
+
+    if audio and chosen.voice is not None and args.voice is None:
+        try:
+            check_voice(chosen.voice)
+        except (OptionError, EngineError) as exc:
+            print(f"the saved voice is not used: {exc}", file=sys.stderr)
+            return replace(chosen, voice=None)
+    return chosen
+
+
+def _keeper(store: SettingsFile, start: Preferences) -> Callable[[Preferences], None]:
+    """keep(preferences): save what she changed in the session (speech rate, tempo,
+    brevity) over the saved settings, when it changed."""
+    kept = start
+
+    def keep(now: Preferences) -> None:
+        nonlocal kept
+        if now == kept:
+            return
+        changed = Settings(
+            rate=now.rate if now.rate != start.rate else None,
+            tempo=now.tempo if now.tempo != start.tempo else None,
+            verbosity=now.verbosity.value if now.verbosity != start.verbosity else None,
+        )
+        try:
+            store.save(store.load()[0].merged(changed))
+        except OSError as exc:
+            _LOGGER.warning("the settings could not be saved: %s", exc)
+        kept = now
+
+    return keep
+
+
 def _record_path() -> Path:
     from platformdirs import user_data_dir
 
@@ -167,6 +322,8 @@ def _record_path() -> Path:
 
 
 def _log(args: argparse.Namespace, content: Content) -> int:
+    if args.html is not None:
+        return _log_html(args.html, content)
     lines = summarize(SessionRecord(_record_path()).entries, content.responses, time.time())
     for line in lines:
         print(line)
@@ -178,6 +335,18 @@ def _log(args: argparse.Namespace, content: Content) -> int:
         except EngineError as exc:
             # The summary is printed: no speech is no failure.
             print(f"cannot speak, printed only: {exc}", file=sys.stderr)
+    return 0
+
+
+def _log_html(path: Path, content: Content) -> int:
+    """The log as a page to print; it is a report made again on demand, so an
+    existing file is replaced, whole or not at all."""
+    html = page(SessionRecord(_record_path()).entries, content.responses, time.time())
+    try:
+        write_whole(path, html)
+    except OSError as exc:
+        raise OptionError(f"--html {path}: cannot write it: {exc.strerror or exc}") from None
+    print(f"Written to {path}")
     return 0
 
 
@@ -245,6 +414,7 @@ def _recognize(args: argparse.Namespace, content: Content) -> int:
                 "file": file,
                 "command": best.command and best.command.value,
                 "text": best.text,
+                "question": best.question,
                 "confidence": round(best.confidence, 3),
                 # The whole file's recognition time, not only the utterance chosen.
                 "seconds": round(sum(r.seconds for r in heard), 4),
@@ -279,14 +449,31 @@ def _session(args: argparse.Namespace, content: Content) -> int:
     if args.record_dir is not None:
         _check_record_dir(args.record_dir, mode)
     _check_options(args, audio=mode is not InputMode.TEXT)
+    store = _settings_file()
+    chosen = _usable(_chosen(args, content, store, save=True), args, audio=mode is not InputMode.TEXT)
+    # What the synthesizer and the session start from.
+    args.rate = content.speech_rate.default if chosen.rate is None else chosen.rate
+    args.voice = chosen.voice
     record = None if args.no_log else SessionRecord(_record_path())
     resume = record.resumable(time.time()) if record else None
     start_t = time.monotonic()
-    session = Session(content, mode, start_t, Style(args.count), thin=not args.no_thin, resume=resume)
+    session = Session(
+        content,
+        mode,
+        start_t,
+        Style(chosen.count or Style.WORDS),
+        thin=not args.no_thin,
+        resume=resume,
+        rate=args.rate,
+        tempo=chosen.tempo,
+        verbosity=Verbosity(chosen.verbosity or Verbosity.FULL),
+        reminders=chosen.reminders is not False,
+        history=None if record is None else lambda: summarize(record.entries, content.responses, time.time()),
+    )
     events = _event_log(args.events, start_t) if args.events else None
     if record:
         record.begin(time.time())
-    runner = Runner(session, events, record)
+    runner = Runner(session, events, record, keep=_keeper(store, session.preferences()))
     signals: list[int] = []
     try:
         # Closed last in first out, also on a second Ctrl-C: the listener, then the
@@ -309,7 +496,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
-                _background(read_lines, stdin, matcher, runner)
+                _background(read_lines, stdin, matcher, Answers.from_content(content).is_question, runner)
                 summary = runner.run(output)
             else:
                 if mode is InputMode.VOICE:

@@ -16,6 +16,7 @@ from typing import Callable
 
 from yaml.nodes import Node
 
+from .answers import Vocabulary, parse_vocabulary
 from .commands import CommandId, PhraseMatcher, TemplateError, normalize, phrase_key, template_pattern
 from .errors import ContentError
 from .yamlcheck import Doc
@@ -28,6 +29,7 @@ RESPONSES: dict[str, frozenset[str]] = {
     name: frozenset(fields.split())
     for name, fields in {
         "welcome": "",
+        "welcome_help": "",
         "where_step": "number total title",
         "where_breast": "breast position positions",
         "where_no_breast": "",
@@ -51,6 +53,8 @@ RESPONSES: dict[str, frozenset[str]] = {
         "fastest": "tempo",
         "not_understood": "",
         "not_understood_typed": "",
+        "answer_intro": "",
+        "answer_none": "",
         "contact_number": "name phone",
         "summary": "total",
         "summary_breast": "breast time positions",
@@ -67,6 +71,21 @@ RESPONSES: dict[str, frozenset[str]] = {
         "log_empty": "",
         "log_today": "sessions total left right",
         "log_day": "day sessions total",
+        "talk_slower": "",
+        "talk_faster": "",
+        "talk_slowest": "",
+        "talk_fastest": "",
+        "brief": "",
+        "full": "",
+        "no_such_step": "",
+        "steps_list": "total list",
+        "steps_item": "number title",
+        "start_over_asked": "title",
+        "start_over_declined": "",
+        "how_long": "total",
+        "how_long_breast": "breast time",
+        "no_log": "",
+        "reminder": "",
     }.items()
 }
 QUESTIONS = ("side", "yes_no")
@@ -136,11 +155,27 @@ class RhythmSettings:
     """Cycles counted with every word before thinning."""
     word_cycles: int
     """Cycles with spoken press and release before only tones remain."""
+    reminder: str
+    """The "quiet" style's spoken reminder, a template with {cmd.ID}."""
+    reminder_minutes: float
+    """About how often the reminder is said."""
+    reminder_seconds: float
+    """How long the tones stay silent from the reminder's start."""
 
     @property
     def default_tempo(self) -> float:
         """Squeezes a minute at the content's press and release lengths."""
         return 60.0 / (self.press_seconds + self.release_seconds)
+
+
+@dataclass(frozen=True)
+class SpeechRate:
+    """Words a minute: where speech starts, and the bounds and step of talk slower/faster."""
+
+    default: int
+    min: int
+    max: int
+    step: int
 
 
 @dataclass(frozen=True)
@@ -156,16 +191,56 @@ class Content:
     input_modes: dict[str, dict[str, str]]
     """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
     rhythm: RhythmSettings
+    answers: Vocabulary
+    """The words that find the leaflet sentences answering a question (voice/answers.py)."""
+    speech_rate: SpeechRate
 
     @property
     def phrases(self) -> dict[CommandId, tuple[str, ...]]:
-        """Each command's phrases: what the matchers and the own-voice check know."""
-        return {command: spec.phrases for command, spec in self.commands.items()}
+        """Each command's phrases, a step slot filled with every step's number and title:
+        what the recognizer and the own-voice check know."""
+        return {
+            command: tuple(phrase.replace(STEP_SLOT, name) for phrase in spec.phrases for name in self._slot(phrase))
+            for command, spec in self.commands.items()
+        }
 
     def matcher(self) -> PhraseMatcher:
         """What understands words, typed or heard: every phrase and sentence, fillers around."""
-        sentences = {command: spec.phrases + spec.sentences for command, spec in self.commands.items()}
+        names = "(" + "|".join(name for step in range(len(self.steps)) for name in step_names(self.steps, step)) + ")"
+        sentences = {
+            command: [template.replace(STEP_SLOT, names) for template in spec.phrases + spec.sentences]
+            for command, spec in self.commands.items()
+        }
         return PhraseMatcher(sentences, self.fillers.before, self.fillers.after)
+
+    def step_named(self, words: str) -> int | None:
+        """The index of the step that words name by title or number ("go to squeeze and
+        release", "step 5", a key "5"), or None."""
+        said = " " + " ".join(phrase_key(words)) + " "
+        named = [
+            (len(name), step)
+            for step in range(len(self.steps))
+            for name in step_names(self.steps, step)
+            if f" {' '.join(phrase_key(name))} " in said
+        ]
+        return max(named)[1] if named else None
+
+    def _slot(self, phrase: str) -> list[str]:
+        """What a phrase's step slot is filled with: each step's number, then its title."""
+        if STEP_SLOT not in phrase:
+            return [""]
+        return [str(i + 1) for i in range(len(self.steps))] + [step.title for step in self.steps]
+
+
+# Placeholder in go_to's phrases and sentences for the step named.
+STEP_SLOT = "{step}"
+_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve".split()
+
+
+def step_names(steps: Sequence[Step], index: int) -> list[str]:
+    """How a step can be named: "5", "five", "squeeze and release"."""
+    number = index + 1
+    return [str(number), *_NUMBER_WORDS[number - 1 : number], steps[index].title]
 
 
 def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Content:
@@ -190,6 +265,8 @@ def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Conte
         fillers=values["fillers"],
         input_modes=values["input_modes"],
         rhythm=values["rhythm"],
+        answers=values["answers"],
+        speech_rate=values["speech_rate"],
     )
 
 
@@ -332,7 +409,7 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
         fields = doc.mapping(item, field, ("phrases", "keys"), ("answer", "sentences"))
         phrases = []
         for j, phrase_node in enumerate(doc.sequence(fields["phrases"], f"{field}.phrases")):
-            phrase = doc.text(phrase_node, f"{field}.phrases[{j}]")
+            phrase = _slot_used(doc, phrase_node, f"{field}.phrases[{j}]", name, phrase=True)
             words = phrase_key(phrase)
             if not words:
                 raise doc.error(phrase_node, f"{field}.phrases[{j}]", "has no words")
@@ -360,9 +437,9 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
         listed = doc.sequence(fields["sentences"], f"{field}.sentences", min_items=0) if "sentences" in fields else []
         for j, sentence_node in enumerate(listed):
             where = f"{field}.sentences[{j}]"
-            sentence = doc.text(sentence_node, where)
+            sentence = _slot_used(doc, sentence_node, where, name)
             try:
-                template_pattern(sentence)
+                template_pattern(sentence.replace(STEP_SLOT, "(1|one)"))
             except TemplateError as exc:
                 raise doc.error(sentence_node, where, f"{sentence!r}: {exc}") from None
             sentences.append(sentence)
@@ -371,11 +448,21 @@ def _commands(doc: Doc, node: Node) -> dict[CommandId, CommandSpec]:
         commands[command] = CommandSpec(command, tuple(phrases), tuple(keys), answer, tuple(sentences))
     # A sentence must not take another command's phrase.
     for sentence, sentence_node, where, name in templates:
-        matcher = PhraseMatcher({CommandId(name): [sentence]}, (), ())
+        matcher = PhraseMatcher({CommandId(name): [sentence.replace(STEP_SLOT, "(1|one)")]}, (), ())
         for words, owner in phrase_owner.items():
             if owner != name and matcher.match(" ".join(words)) is not None:
                 raise doc.error(sentence_node, where, f"{sentence!r} also matches {' '.join(words)!r}, a phrase of {owner}")
     return commands
+
+
+def _slot_used(doc: Doc, node: Node, field: str, command: str, phrase: bool = False) -> str:
+    """The phrase or sentence at node; only go_to's may name a step, and go_to's phrases must."""
+    text = doc.text(node, field)
+    if STEP_SLOT in text and command != CommandId.GO_TO:
+        raise doc.error(node, field, f"only go_to can name a step with {STEP_SLOT}")
+    if command == CommandId.GO_TO and phrase and STEP_SLOT not in text:
+        raise doc.error(node, field, f"a go_to phrase names the step: put {STEP_SLOT} in it")
+    return text
 
 
 def _fillers(doc: Doc, node: Node) -> Fillers:
@@ -408,8 +495,9 @@ _LEAST_RELEASE = 0.5
 
 def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
     names = ("press_seconds", "release_seconds", "tempo_min", "tempo_max", "tempo_step", "words", "full_cycles", "word_cycles")
-    e = doc.mapping(node, "rhythm", names)
+    e = doc.mapping(node, "rhythm", (*names, "quiet"))
     words = doc.mapping(e["words"], "rhythm.words", ("press", "release", "counts"))
+    quiet = doc.mapping(e["quiet"], "rhythm.quiet", ("reminder", "every_minutes", "reminder_seconds"))
     settings = RhythmSettings(
         press_seconds=doc.number(e["press_seconds"], "rhythm.press_seconds", 0.5, 10),
         release_seconds=doc.number(e["release_seconds"], "rhythm.release_seconds", 0.5, 10),
@@ -424,6 +512,9 @@ def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
         ),
         full_cycles=doc.integer(e["full_cycles"], "rhythm.full_cycles", 0, 10_000),
         word_cycles=doc.integer(e["word_cycles"], "rhythm.word_cycles", 0, 10_000),
+        reminder=_template(doc, quiet["reminder"], "rhythm.quiet.reminder"),
+        reminder_minutes=doc.number(quiet["every_minutes"], "rhythm.quiet.every_minutes", 0.5, 60),
+        reminder_seconds=doc.number(quiet["reminder_seconds"], "rhythm.quiet.reminder_seconds", 0.5, 3600),
     )
     if settings.tempo_min > settings.tempo_max:
         raise doc.error(e["tempo_min"], "rhythm.tempo_min", "must not be above tempo_max")
@@ -441,7 +532,21 @@ def _rhythm(doc: Doc, node: Node) -> RhythmSettings:
         )
     if settings.full_cycles > settings.word_cycles:
         raise doc.error(e["full_cycles"], "rhythm.full_cycles", "must not be above word_cycles")
+    if settings.reminder_seconds >= 60 * settings.reminder_minutes:
+        raise doc.error(quiet["reminder_seconds"], "rhythm.quiet.reminder_seconds", "must be shorter than every_minutes")
     return settings
+
+
+def _speech_rate(doc: Doc, node: Node) -> SpeechRate:
+    e = doc.mapping(node, "speech_rate", ("default", "min", "max", "step"))
+    # espeak-ng's useful range; run.py --rate accepts as much.
+    rate = SpeechRate(
+        *(doc.integer(e[key], f"speech_rate.{key}", 80, 400) for key in ("default", "min", "max")),
+        step=doc.integer(e["step"], "speech_rate.step", 1, 100),
+    )
+    if not rate.min <= rate.default <= rate.max:
+        raise doc.error(e["default"], "speech_rate.default", "must be between min and max")
+    return rate
 
 
 _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
@@ -454,4 +559,6 @@ _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
     "fillers": _fillers,
     "input_modes": _input_modes,
     "rhythm": _rhythm,
+    "answers": parse_vocabulary,
+    "speech_rate": _speech_rate,
 }

@@ -13,7 +13,7 @@ import os
 import select
 import termios
 import tty
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO, Protocol
 
 from .commands import CommandId, PhraseMatcher, Source
@@ -29,14 +29,15 @@ _NAMED = {"\r": "<enter>", "\n": "<enter>", " ": "<space>"}
 
 
 class Sink(Protocol):
-    def command(self, command: CommandId, source: Source) -> None: ...
+    def command(self, command: CommandId, source: Source, words: str = "") -> None: ...
+    def question(self, text: str, source: Source) -> None: ...
     def not_understood(self, source: Source) -> None: ...
     def input_ended(self, source: Source) -> None: ...
 
 
-def read_lines(stream: BinaryIO, matcher: PhraseMatcher, sink: Sink) -> None:
-    """One command phrase per line until end of input. Blank lines are ignored;
-    anything else that is not a command is answered as not understood."""
+def read_lines(stream: BinaryIO, matcher: PhraseMatcher, is_question: Callable[[str], bool], sink: Sink) -> None:
+    """One command phrase or question per line until end of input. Blank lines are
+    ignored; anything else is answered as not understood."""
     while True:
         line = stream.readline(MAX_LINE_BYTES + 1)
         if not line:
@@ -50,10 +51,12 @@ def read_lines(stream: BinaryIO, matcher: PhraseMatcher, sink: Sink) -> None:
         if not text:
             continue
         command = matcher.match(text)
-        if command is None:
-            sink.not_understood(Source.TEXT)
+        if command is not None:
+            sink.command(command, Source.TEXT, text)
+        elif is_question(text):
+            sink.question(text, Source.TEXT)
         else:
-            sink.command(command, Source.TEXT)
+            sink.not_understood(Source.TEXT)
     sink.input_ended(Source.TEXT)
 
 
@@ -97,7 +100,7 @@ def read_keys(fd: int, keymap: Mapping[str, CommandId], sink: Sink, end_session_
             if command is None:
                 sink.not_understood(Source.KEYBOARD)
             else:
-                sink.command(command, Source.KEYBOARD)
+                sink.command(command, Source.KEYBOARD, char)
     if end_session_on_eof:
         sink.input_ended(Source.KEYBOARD)
 

@@ -35,7 +35,8 @@ STOP_SECONDS = 5.0
 
 
 class VoiceSink(Protocol):
-    def command(self, command: CommandId, source: Source) -> None: ...
+    def command(self, command: CommandId, source: Source, words: str = "") -> None: ...
+    def question(self, text: str, source: Source) -> None: ...
     def not_understood(self, source: Source) -> None: ...
     def voice_input(self, available: bool, reason: str = "") -> None: ...
     def own_voice(self, command: CommandId | None) -> None: ...
@@ -64,6 +65,8 @@ class Listener:
         self._thread = threading.Thread(target=self._run, name="listener", daemon=True)
 
     def start(self) -> None:
+        """Listen from now on; the recognizer loads on the listener's thread, while the
+        welcome is said."""
         self._thread.start()
 
     def stop(self) -> None:
@@ -119,8 +122,11 @@ class Listener:
                     self._record(heard, "own-voice")
                     continue
                 if heard.command is not None:
-                    self._sink.command(heard.command, Source.VOICE)
+                    self._sink.command(heard.command, Source.VOICE, heard.said)
                     self._record(heard, heard.command.value)
+                elif heard.question:
+                    self._sink.question(heard.text, Source.VOICE)
+                    self._record(heard, "question")
                 else:
                     self._sink.not_understood(Source.VOICE)
                     self._record(heard, "not-understood")

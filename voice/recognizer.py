@@ -27,6 +27,7 @@ from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, read_wav
 from .commands import CommandId, phrase_key
 from .content import Content
 from .errors import EngineError, OptionError
+from .answers import Answers
 from .whisper import Transcript, Whisper
 
 
@@ -53,6 +54,11 @@ class Recognition:
     """When the result was ready, in the same clock: ready - end is the endpointing delay."""
     audio: bytes = b""
     """The utterance's audio (16 kHz mono s16), to tell the assistant's own voice and to keep."""
+    said: str = ""
+    """The words the command was taken from: what Whisper wrote when that means it,
+    else the nearest phrase ("go to step 5": go_to finds the step in them)."""
+    question: bool = False
+    """No command, but a question the leaflet answers: text is the question."""
 
 
 @dataclass(frozen=True)
@@ -148,8 +154,9 @@ class Recognizer:
         or the voice activity detector cannot be had."""
         self.tuning = t = Tuning(**tuning)
         self._matcher = content.matcher()
+        self._answers = Answers.from_content(content)
         self._question = {command: spec.answer for command, spec in content.commands.items()}
-        self._owner = {phrase: command for command, spec in content.commands.items() for phrase in spec.phrases}
+        self._owner = {phrase: command for command, phrases in content.phrases.items() for phrase in phrases}
         self._words = {phrase: len(phrase_key(phrase)) for phrase in self._owner}
         self._whisper = Whisper(
             list(self._owner), (list(content.fillers.before), list(content.fillers.after)), threads, t.candidates
@@ -209,8 +216,8 @@ class Recognizer:
         """Audio fed so far, in seconds: the clock of Recognition.start, end and ready."""
         return self._frames * self._frame_seconds + len(self._pending) / (SAMPLE_RATE * SAMPLE_WIDTH)
 
-    def _hear(self, pcm: bytes, answers: frozenset[str]) -> tuple[CommandId | None, str, float]:
-        """The command in one utterance's audio, the words written and the confidence."""
+    def _hear(self, pcm: bytes, answers: frozenset[str]) -> _Heard:
+        """What one utterance's audio means."""
         seconds = len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
         window = max(self.tuning.min_window, math.ceil(seconds))
         heard = self._whisper.transcribe(pcm, window, int(2 + self.tuning.tokens_per_second * seconds))
@@ -257,11 +264,14 @@ class Recognizer:
         if utterance.heard is None or utterance.heard_speech != utterance.speech:
             begin = time.perf_counter()
             audio = b"".join(utterance.audio)
-            command, text, confidence = (None, "", 0.0)
+            heard = _Heard(None, "", 0.0)
             if self._audible(utterance) and utterance.speech >= self._min_command_frames and not utterance.too_long:
-                command, text, confidence = self._hear(audio, answers)
+                heard = self._hear(audio, answers)
             utterance.seconds += time.perf_counter() - begin
-            utterance.heard = Recognition(command, text, confidence, 0.0, False, 0.0, 0.0, audio=audio)
+            utterance.heard = Recognition(
+                heard.command, heard.text, heard.confidence, 0.0, False, 0.0, 0.0,
+                audio=audio, said=heard.said, question=heard.question,
+            )
             utterance.heard_speech = utterance.speech
         return utterance.heard
 
@@ -276,11 +286,14 @@ class Recognizer:
             confidence=heard.confidence,
             seconds=utterance.seconds,
             heard_speech=heard.command is not None
+            or heard.question
             or (self._audible(utterance) and utterance.speech >= self._min_speech_frames),
             start=start,
             end=start + (utterance.frames - utterance.silence) * self._frame_seconds,
             ready=self._frames * self._frame_seconds,
             audio=heard.audio,
+            said=heard.said,
+            question=heard.question,
         )
 
     def _audible(self, utterance: _Utterance) -> bool:
@@ -288,33 +301,54 @@ class Recognizer:
 
     # -- from words to a command ---------------------------------------------------
 
-    def _decide(self, heard: Transcript, answers: frozenset[str]) -> tuple[CommandId | None, str, float]:
+    def _decide(self, heard: Transcript, answers: frozenset[str]) -> _Heard:
         t = self.tuning
         said = _once(heard.text)
         command = self._matcher.match(said)
         if command is not None:
-            return (command, heard.text, 1.0) if self._asked(command, answers) else (None, heard.text, 0.0)
+            return _Heard(command, heard.text, 1.0, said) if self._asked(command, answers) else _Heard(None, heard.text, 0.0)
+        near = self._nearest(heard, said, answers)
+        # No command, not even the nearest: a question the leaflet answers ("what can I
+        # see?" is help misheard, not a question). Talk that asks nothing it says is nothing.
+        if near.command is None and self._answers.is_question(said) and self._answers.answer(said) is not None:
+            return _Heard(None, said, 0.0, question=True)
+        return near
+
+    def _nearest(self, heard: Transcript, said: str, answers: frozenset[str]) -> _Heard:
+        """The nearest phrase's command, if near enough."""
+        t = self.tuning
         # No words written is no word heard: nothing to take for "yes" (real "no"s were).
         if not phrase_key(said):
-            return None, heard.text, 0.0
+            return _Heard(None, heard.text, 0.0)
         words = len(self._matcher.strip_fillers(phrase_key(said)))
         # Only phrases that so many words could still be taken for (a log probability is at most 0).
         nearest = self._whisper.nearest(
             heard, {p for p, n in self._words.items() if t.extra_word_cost * (words - n) <= -t.nearest_floor}
         )
         if not nearest:
-            return None, heard.text, 0.0
+            return _Heard(None, heard.text, 0.0)
         phrase, log_prob = nearest[0]
         score = log_prob - t.extra_word_cost * max(0, words - self._words[phrase])
         command = self._owner[phrase]
         if score < t.nearest_floor or not self._asked(command, answers):
-            return None, heard.text, 0.0
-        return command, heard.text, math.exp(score)
+            return _Heard(None, heard.text, 0.0)
+        return _Heard(command, heard.text, math.exp(score), phrase)
 
     def _asked(self, command: CommandId, answers: frozenset[str]) -> bool:
         """A command that answers a question counts only while it is asked."""
         question = self._question[command]
         return question is None or question in answers
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """What the words of one utterance mean (the fields of Recognition)."""
+
+    command: CommandId | None
+    text: str
+    confidence: float
+    said: str = ""
+    question: bool = False
 
 
 def _once(text: str) -> str:

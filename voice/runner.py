@@ -20,7 +20,7 @@ from .events import EventLog
 from .output import Output
 from .record import SessionRecord
 from .rhythm import Cue
-from .session import Action, Ended, InputMode, PlayCue, Say, Session, StepChanged, Summary
+from .session import Action, Ended, InputMode, PlayCue, Preferences, Say, Session, StepChanged, Summary
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,6 +35,13 @@ _SAVE_EVERY = 30.0
 @dataclass(frozen=True)
 class _Command:
     command: CommandId
+    source: Source
+    words: str = ""
+
+
+@dataclass(frozen=True)
+class _Question:
+    text: str
     source: Source
 
 
@@ -76,7 +83,7 @@ class _Finished:
     completed: bool
 
 
-_Event = _Command | _NotUnderstood | _InputEnded | _VoiceInput | _OwnVoice | _OutputFailed | _Started | _Finished
+_Event = _Command | _Question | _NotUnderstood | _InputEnded | _VoiceInput | _OwnVoice | _OutputFailed | _Started | _Finished
 
 
 class Runner:
@@ -89,8 +96,11 @@ class Runner:
         record: SessionRecord | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        keep: Callable[[Preferences], None] | None = None,
     ) -> None:
+        """keep: given the session's preferences after every command, to save them."""
         self._session = session
+        self._keep = keep
         self._events = events
         self._record = record
         self._clock = clock
@@ -107,8 +117,13 @@ class Runner:
 
     # -- called from any thread -----------------------------------------------
 
-    def command(self, command: CommandId, source: Source) -> None:
-        self._inbox.put(_Command(command, source))
+    def command(self, command: CommandId, source: Source, words: str = "") -> None:
+        """words: what was said, typed or pressed (go_to finds the step named in them)."""
+        self._inbox.put(_Command(command, source, words))
+
+    def question(self, text: str, source: Source) -> None:
+        """A question in her own words, to answer from the leaflet."""
+        self._inbox.put(_Question(text, source))
 
     def not_understood(self, source: Source) -> None:
         self._inbox.put(_NotUnderstood(source))
@@ -154,8 +169,10 @@ class Runner:
             if self._summary is not None and now - self._ended_at > _FINAL_SPEECH_LIMIT:
                 _LOGGER.warning("the summary was not said in time; ending anyway")
                 break
+            # Cues are handed over ahead of their time, for the output to play on the beat.
+            lead = self._output.lead
             deadline = self._session.next_deadline()
-            timeout = _MAX_WAIT if deadline is None else min(_MAX_WAIT, max(0.0, deadline - now))
+            timeout = _MAX_WAIT if deadline is None else min(_MAX_WAIT, max(0.0, deadline - lead - now))
             try:
                 event: _Event | None = self._inbox.get(timeout=timeout)
             except queue.Empty:
@@ -163,9 +180,11 @@ class Runner:
             now = self._clock()
             if event is not None:
                 self._apply(self._on(event, now))
-            self._apply(self._session.tick(now))
+            self._apply(self._session.tick(now + lead))
             if isinstance(event, _Command) or now - self._saved_at > _SAVE_EVERY:
                 self._save(now)
+            if isinstance(event, _Command) and self._keep is not None:
+                self._keep(self._session.preferences())
         self._save(self._clock())
         if self._events:
             self._events.write(self._clock(), "end")
@@ -185,13 +204,20 @@ class Runner:
 
     def _on(self, event: _Event, now: float) -> list[Action]:
         match event:
-            case _Command(command, source):
+            case _Command(command, source, words):
                 if self._events:
                     self._events.write(now, "command", id=command.value, source=source.value)
                 self._output.stop()
                 if source is Source.VOICE:
                     self._output.acknowledge()
-                return self._session.handle(command, source, now)
+                return self._session.handle(command, source, now, words)
+            case _Question(text, source):
+                if self._events:
+                    self._events.write(now, "question", source=source.value)
+                self._output.stop()
+                if source is Source.VOICE:
+                    self._output.acknowledge()
+                return self._session.ask(text, now)
             case _NotUnderstood(source):
                 return self._session.not_understood(source, now)
             case _InputEnded(source) if not self._session.ended:
@@ -208,7 +234,8 @@ class Runner:
             case _Started(item, t):
                 self._log_started(item, t)
             case _Finished(Say() as say, _):
-                return self._session.speech_finished(say.id, now)
+                # The count starts a lead later, so that its first cue too is on its beat.
+                return self._session.speech_finished(say.id, now + self._output.lead)
         return []
 
     def _voice_input(self, available: bool, reason: str, now: float) -> list[Action]:
@@ -234,7 +261,9 @@ class Runner:
         if isinstance(item, Say):
             self._events.write(t, "say", text=item.text)
         else:
-            self._events.write(t, "cue", name=item.name, planned_t=self._events.seconds(item.planned_t))
+            self._events.write(
+                t, "cue", name=item.name, word=item.word, cycle=item.cycle, planned_t=self._events.seconds(item.planned_t)
+            )
 
     def _apply(self, actions: list[Action]) -> None:
         for action in actions:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import SimpleNamespace
 
+from .answers import Answers
 from .commands import CommandId, Source
-from .content import RESPONSES, Content, Step
+from .content import RESPONSES, STEP_SLOT, Content, Step
 from .rhythm import Cue, Rhythm, Style
 
 # "Sorry, I did not catch that" at most this often, so noise cannot nag.
@@ -23,10 +25,26 @@ NOT_UNDERSTOOD_INTERVAL = 20.0
 # A stop that was heard is asked about first, and the question is open this long:
 # "stop it" said to a child must not end her session, nor a "yes" much later.
 FINISH_ANSWER_SECONDS = 15.0
+# A step that does not count says once what she can say after this long
+# without a word from her or from it: a reminder, not a nag.
+REMINDER_SECONDS = 180.0
 # Notices that are only printed: they say that speech failed.
 _PRINTED_ONLY = frozenset({"no_speech"})
 # While offering to carry on, these are answered without closing the offer.
-_KEEP_OFFER_OPEN = frozenset({CommandId.HELP, CommandId.CONTACTS, CommandId.STOP})
+_KEEP_OFFER_OPEN = frozenset(
+    {
+        CommandId.HELP,
+        CommandId.CONTACTS,
+        CommandId.STOP,
+        CommandId.TALK_SLOWER,
+        CommandId.TALK_FASTER,
+        CommandId.BRIEF,
+        CommandId.FULL,
+        CommandId.LIST_STEPS,
+        CommandId.HOW_LONG,
+        CommandId.READ_LOG,
+    }
+)
 # ...and these say the offer again: it says where she was.
 _REPEAT_OFFER = frozenset({CommandId.REPEAT, CommandId.WHERE})
 _KEY_NAMES = {"<enter>": "Enter", "<space>": "Space"}
@@ -62,6 +80,8 @@ class Say:
     """Say it slowly (phone numbers)."""
     printed: bool = False
     """Only print it: it says that speech failed, which spoken would be unheard or untrue."""
+    rate: int | None = None
+    """Words a minute, or None for the synthesizer's own rate."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,22 @@ class Place:
 Action = Say | PlayCue | StepChanged | Ended
 
 
+class Verbosity(StrEnum):
+    FULL = "full"
+    """Every sentence of a step, every word of the count."""
+    BRIEF = "brief"
+    """A step's first sentence; the count's press and release only."""
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What she chose that a later session keeps."""
+
+    rate: int
+    tempo: float
+    verbosity: Verbosity
+
+
 @dataclass
 class _Breasts:
     """Which breast, where around it, and the time spent on each."""
@@ -149,14 +185,26 @@ class Session:
         style: Style = Style.WORDS,
         thin: bool = True,
         resume: Place | None = None,
+        rate: int | None = None,
+        tempo: float | None = None,
+        verbosity: Verbosity = Verbosity.FULL,
+        reminders: bool = True,
+        history: Callable[[], list[str]] | None = None,
+        hints: bool = True,
     ) -> None:
+        """rate: words a minute to start at (else the content's); tempo: squeezes a
+        minute (clamped to the content's bounds); reminders: one reminder of what she
+        can say after a long silence at a step; history: the lines of "read my log",
+        None when no sessions are recorded; hints: say how to give commands (not in
+        a recording, which cannot hear her)."""
         self._content = content
         self._start_t = t
         # Nothing to carry on from a place that is gone or that is the very start.
         ids = [step.id for step in content.steps]
         worth = resume is not None and resume.step in ids and (resume.step != ids[0] or resume.breast is not None)
         self._offer = resume if worth else None
-        self._finish_asked: float | None = None
+        self._asked: tuple[str, float] | None = None
+        """The yes/no question open ("finish", "start_over") and when it was asked."""
         self._index = 0
         self._breasts = _Breasts()
         self._paused = False
@@ -167,6 +215,19 @@ class Session:
         self._no_milk: list[tuple[float, Breast, int]] = []
         self._used: list[tuple[float, CommandId, Source]] = []
         self.rhythm = Rhythm(content.rhythm, style, thin)
+        if tempo is not None:
+            self.rhythm.set_tempo(tempo)
+        self.rate = content.speech_rate.default if rate is None else rate
+        self.verbosity = verbosity
+        self.rhythm.brief = verbosity is Verbosity.BRIEF
+        self._reminders = reminders
+        self._history = history
+        self._say_hints = hints
+        self._answers = Answers.from_content(content)
+        self._quiet_since = t
+        self._reminded = -1
+        self._last_command: CommandId | None = None
+        self._words = ""
         self.ended = False
         self.set_mode(mode)
         self._handlers = {
@@ -187,6 +248,15 @@ class Session:
             CommandId.RIGHT: self._answer_side,
             CommandId.YES: self._not_asked,
             CommandId.NO: self._not_asked,
+            CommandId.TALK_SLOWER: self._talk_rate,
+            CommandId.TALK_FASTER: self._talk_rate,
+            CommandId.BRIEF: self._verbosity,
+            CommandId.FULL: self._verbosity,
+            CommandId.GO_TO: self._go_to,
+            CommandId.LIST_STEPS: self._list_steps,
+            CommandId.START_OVER: self._start_over,
+            CommandId.HOW_LONG: self._how_long,
+            CommandId.READ_LOG: self._read_log,
         }
 
     # -- what the runner asks -------------------------------------------------
@@ -226,7 +296,7 @@ class Session:
         """Questions whose answers are understood now: "yes_no" while offering to
         carry on or asking whether to finish, "side" (left/right) while asking
         which breast."""
-        if self._offer is not None or self._finish_asked is not None:
+        if self._offer is not None or self._asked is not None:
             return frozenset({"yes_no"})
         return frozenset({self.step.ask}) if self.step.ask else frozenset()
 
@@ -239,6 +309,7 @@ class Session:
         self._hints = SimpleNamespace(
             **{command: modes["give"].format(**self._names(command)) for command in self._content.commands}
         )
+        self.rhythm.reminder = self._fill(self._content.rhythm.reminder)
 
     def notice(self, response: str, t: float, **fields: object) -> list[Action]:
         """Say one of the notices about the inputs (no_microphone, microphone_lost, ...)."""
@@ -249,19 +320,24 @@ class Session:
         fixed = [name for name, fields in RESPONSES.items() if not fields]
         rhythm = self._content.rhythm
         return [
-            *(self._step_text(step) for step in self._content.steps),
+            *(self._step_text(step, brief) for step in self._content.steps for brief in (False, True)),
+            self._welcome_text(),
             *(self._render(name) for name in fixed),
             self._help_text(),
             rhythm.press_word,
             rhythm.release_word,
             *rhythm.count_words,
+            self.rhythm.reminder,
         ]
+
+    def preferences(self) -> Preferences:
+        return Preferences(self.rate, self.rhythm.tempo, self.verbosity)
 
     def next_deadline(self) -> float | None:
         """When tick() next has something to do, or None."""
         if self.ended:
             return None
-        due = [t for t in (self.rhythm.next_due(), self._finish_closes()) if t is not None]
+        due = [t for t in (self.rhythm.next_due(), self._question_closes(), self._reminder_due()) if t is not None]
         return min(due, default=None)
 
     # -- inputs ---------------------------------------------------------------
@@ -269,31 +345,50 @@ class Session:
     def start(self, t: float) -> list[Action]:
         if self._offer is not None:
             return self._batch([self._offer_text()])
-        return self._batch([self._say("welcome"), *self._enter(0)])
+        return self._batch([self._say_text(self._welcome_text(), "welcome"), *self._enter(0)])
 
-    def handle(self, command: CommandId, source: Source, t: float) -> list[Action]:
+    def _welcome_text(self) -> str:
+        return " ".join([self._render("welcome"), *([self._render("welcome_help")] if self._say_hints else [])])
+
+    def handle(self, command: CommandId, source: Source, t: float, words: str = "") -> list[Action]:
         """Act on a command; what is said replaces anything still being said.
-        A stop that was heard, not typed or pressed, is asked about first."""
+        A stop that was heard, not typed or pressed, is asked about first.
+        words: what was said, typed or pressed; go_to finds the step in them."""
         if self.ended:
             return []
         self._used.append((t, command, source))
-        if self._finish_asked is not None:
-            self._finish_asked = None
-            if command in (CommandId.YES, CommandId.STOP):
-                return self._batch(self._stop(command, t))
-            if command in (CommandId.NO, CommandId.RESUME):
-                return self._batch([self._say("finish_declined")])
-            if command is CommandId.REPEAT:
-                return self._ask_finish(t)
+        self._quiet_since = t
+        repeated = command is CommandId.REPEAT and self._last_command is CommandId.REPEAT
+        self._last_command = command
+        self._words = words
+        if self._asked is not None:
+            actions = self._answer_question(command, t)
+            if actions is not None:
+                return actions
         if command is CommandId.STOP and source is Source.VOICE:
-            return self._ask_finish(t)
+            return self._ask("finish", "finish_asked", t)
         if self._offer is not None and command in _REPEAT_OFFER:
             actions = [self._offer_text()]
         elif self._offer is not None and command not in _KEEP_OFFER_OPEN:
             actions = self._answer_offer(command, t)
+        elif repeated and self.verbosity is Verbosity.BRIEF and any(say.kind == "step" for say in self._last_batch):
+            # Said twice in a row: the step in full, even when brief.
+            actions = [self._say_text(self._step_text(self.step, brief=False), "step")]
         else:
             actions = self._handlers[command](command, t)
-        return actions if command is CommandId.REPEAT else self._batch(actions)
+        return actions if command is CommandId.REPEAT and not repeated else self._batch(actions)
+
+    def ask(self, question: str, t: float) -> list[Action]:
+        """A question in her own words: the leaflet's sentences that answer it, read
+        as what the leaflet says, or that it does not say, and whom to ask."""
+        if self.ended:
+            return []
+        self._quiet_since = t
+        answer = self._answers.answer(question)
+        if answer is None:
+            return self._batch([self._say("answer_none")])
+        intro = self._render("answer_intro")
+        return self._batch([self._say_text(" ".join([intro, *answer.sentences]), "answer")])
 
     def not_understood(self, source: Source, t: float) -> list[Action]:
         """Input that was not a command. Typed text and keys always get an answer;
@@ -313,16 +408,22 @@ class Session:
         if say_id != self._speaking:
             return []
         self._speaking = None
+        self._quiet_since = t
         if not self.counting:
             return []
         self.rhythm.start(t)
         return self.tick(t)
 
     def tick(self, t: float) -> list[Action]:
-        """The cues due by t; an unanswered question whether to finish lapses."""
-        closes = self._finish_closes()
+        """The cues due by t; an unanswered yes/no question lapses; a reminder after a
+        long silence."""
+        closes = self._question_closes()
         if closes is not None and t >= closes:
-            self._finish_asked = None
+            self._asked = None
+        due = self._reminder_due()
+        if due is not None and t >= due:
+            self._reminded = self._index
+            return [self._say("reminder")]
         return [PlayCue(cue) for cue in self.rhythm.due(t)]
 
     # -- command handlers -----------------------------------------------------
@@ -445,12 +546,99 @@ class Session:
         """Yes or no with no question open: say where she is, so she can go on."""
         return self._where(command, t)
 
-    def _ask_finish(self, t: float) -> list[Action]:
-        self._finish_asked = t
-        return self._batch([self._say("finish_asked")])
+    def _talk_rate(self, command: CommandId, t: float) -> list[Action]:
+        bounds = self._content.speech_rate
+        slower = command is CommandId.TALK_SLOWER
+        rate = min(max(self.rate + (-bounds.step if slower else bounds.step), bounds.min), bounds.max)
+        if rate == self.rate:
+            return [self._say("talk_slowest" if slower else "talk_fastest")]
+        self.rate = rate
+        return [self._say("talk_slower" if slower else "talk_faster")]
 
-    def _finish_closes(self) -> float | None:
-        return None if self._finish_asked is None else self._finish_asked + FINISH_ANSWER_SECONDS
+    def _verbosity(self, command: CommandId, t: float) -> list[Action]:
+        self.verbosity = Verbosity.BRIEF if command is CommandId.BRIEF else Verbosity.FULL
+        self.rhythm.brief = self.verbosity is Verbosity.BRIEF
+        return [self._say(self.verbosity.value)]
+
+    def _go_to(self, command: CommandId, t: float) -> list[Action]:
+        index = self._content.step_named(self._words)
+        if index is None:
+            return [self._say("no_such_step")]
+        self._paused = False
+        return self._enter(index)
+
+    def _list_steps(self, command: CommandId, t: float) -> list[Action]:
+        steps = self._content.steps
+        items = " ".join(self._render("steps_item", number=i + 1, title=step.title) for i, step in enumerate(steps))
+        return [self._say("steps_list", total=len(steps), list=items)]
+
+    def _start_over(self, command: CommandId, t: float) -> list[Action]:
+        return self._ask("start_over", "start_over_asked", t, title=self._content.steps[self._massage()].title)
+
+    def _how_long(self, command: CommandId, t: float) -> list[Action]:
+        summary = self.summary(t)
+        parts = [self._render("how_long", total=spoken_duration(summary.seconds))]
+        parts += [
+            self._render("how_long_breast", breast=breast, time=spoken_duration(record.seconds))
+            for breast, record in summary.breasts.items()
+        ]
+        return [self._say_text(" ".join(parts), "how_long")]
+
+    def _read_log(self, command: CommandId, t: float) -> list[Action]:
+        if self._history is None:
+            return [self._say("no_log")]
+        return [self._say_text(" ".join(self._history()), "log")]
+
+    def _ask(self, question: str, response: str, t: float, **fields: object) -> list[Action]:
+        """Ask a yes/no question, open for FINISH_ANSWER_SECONDS."""
+        self._asked = (question, t)
+        return self._batch([self._say(response, **fields)])
+
+    def _answer_question(self, command: CommandId, t: float) -> list[Action] | None:
+        """The answer to the open question, or None when the command is no answer
+        (it closes the question and is carried out as usual)."""
+        assert self._asked is not None  # noqa: S101 - only called with a question open
+        question = self._asked[0]
+        self._asked = None
+        stop = question == "finish"
+        if command is CommandId.YES or (stop and command is CommandId.STOP):
+            return self._batch(self._stop(command, t) if stop else self._restart(t))
+        if command in (CommandId.NO, CommandId.RESUME):
+            return self._batch([self._say("finish_declined" if stop else "start_over_declined")])
+        if command is CommandId.REPEAT:
+            self._asked = (question, t)
+            return self._repeat(command, t)
+        return None
+
+    def _restart(self, t: float) -> list[Action]:
+        """From the massage again, on the same breast, its positions from the first."""
+        self._paused = False
+        if self.breast is not None:
+            self._breasts.switch(self.breast, t)
+        self.rhythm.restart_count()
+        return self._enter(self._massage())
+
+    def _massage(self) -> int:
+        """The first step after choosing a breast: where going round again starts."""
+        return next(i for i, step in enumerate(self._content.steps) if step.ask == "side") + 1
+
+    def _question_closes(self) -> float | None:
+        return None if self._asked is None else self._asked[1] + FINISH_ANSWER_SECONDS
+
+    def _reminder_due(self) -> float | None:
+        """When to remind her what she can say: at a step that does not count, once, and
+        not over speech, a pause or an open question."""
+        if (
+            not self._reminders
+            or self.counting
+            or self._paused
+            or self.speaking
+            or self._reminded == self._index
+            or self._offer is not None
+            or self._asked is not None
+        ):
+            return None
+        return self._quiet_since + REMINDER_SECONDS
 
     def _offer_text(self) -> Say:
         offer = self._offer
@@ -533,15 +721,18 @@ class Session:
         """Move to the other breast and take her through the process again."""
         self._breasts.switch(breast, t)
         self.rhythm.restart_count()
-        side = next(i for i, step in enumerate(self._content.steps) if step.ask == "side")
-        return [self._say(response, breast=breast), *self._enter(side + 1)]
+        return [self._say(response, breast=breast), *self._enter(self._massage())]
 
     def _enter(self, index: int) -> list[Action]:
         self._index = index
-        return [StepChanged(self.step.id, index), self._say_text(self._step_text(self.step), "step")]
+        brief = self.verbosity is Verbosity.BRIEF
+        return [StepChanged(self.step.id, index), self._say_text(self._step_text(self.step, brief), "step")]
 
-    def _step_text(self, step: Step) -> str:
-        return self._fill(" ".join([f"{step.title}.", *step.say, *([step.hint] if step.hint else [])]))
+    def _step_text(self, step: Step, brief: bool = False) -> str:
+        """Its title, its sentences (only the first when brief), and how to go on."""
+        say = step.say[:1] if brief else step.say
+        hint = [step.hint] if step.hint and self._say_hints else []
+        return self._fill(" ".join([f"{step.title}.", *say, *hint]))
 
     def _batch(self, actions: list[Action]) -> list[Action]:
         """Remember what this answer said, for "repeat"."""
@@ -551,8 +742,15 @@ class Session:
         return actions
 
     def _names(self, command: str) -> dict[str, str]:
+        """How help and hints name a command: its first phrase and key. A step slot is
+        named by the first counting step's number ("go to step 5"), and digit keys as
+        a range ("1 to 9")."""
         spec = self._content.commands[CommandId(command)]
-        return {"phrase": spec.phrases[0], "key": _KEY_NAMES.get(spec.keys[0], spec.keys[0])}
+        example = next(i + 1 for i, step in enumerate(self._content.steps) if step.rhythm)
+        key = _KEY_NAMES.get(spec.keys[0], spec.keys[0])
+        if len(spec.keys) > 1 and all(k.isdigit() for k in spec.keys):
+            key = f"{spec.keys[0]} to {spec.keys[-1]}"
+        return {"phrase": spec.phrases[0].replace(STEP_SLOT, str(example)), "key": key}
 
     def _fill(self, template: str, **fields: object) -> str:
         return _sentence(" ".join(template.format(cmd=self._hints, **fields).split()))
@@ -567,7 +765,7 @@ class Session:
         self._next_id += 1
         self._speaking = self._next_id
         self.rhythm.stop()
-        return Say(text, kind, self._next_id, slow, printed)
+        return Say(text, kind, self._next_id, slow, printed, self.rate)
 
 
 def _sentence(text: str) -> str:

@@ -55,8 +55,9 @@ _CACHE_VERSION = "1"
 class Synthesizer(Protocol):
     """Text to audio, as the session's output uses it."""
 
-    def synthesize(self, text: str, slow: bool = False) -> Sound:
-        """The audio of ``text``; ``slow`` for phone numbers."""
+    def synthesize(self, text: str, slow: bool = False, rate: int | None = None) -> Sound:
+        """The audio of ``text``; ``slow`` for phone numbers; ``rate`` in words a minute
+        instead of the synthesizer's own."""
 
 
 def check_rate(rate: int) -> None:
@@ -282,16 +283,17 @@ class Pyttsx3Synthesizer:
         except OSError as error:
             raise EngineError(f"cannot create the speech cache {self.cache_dir}: {error}") from error
 
-    def synthesize(self, text: str, slow: bool = False) -> Sound:
+    def synthesize(self, text: str, slow: bool = False, rate: int | None = None) -> Sound:
         """The audio of ``text``, from the cache when it was made before."""
-        path = self._ensure(text, slow)
+        wpm = self._wpm(slow, rate)
+        path = self._ensure(text, wpm)
         try:
             return _read_wav(path)
         except (OSError, EOFError, wave.Error, ValueError) as error:
             # Files are renamed into place whole, so this is damage from outside: remake it.
             _LOGGER.warning("speech cache file %s unreadable (%s); making it again", path, error)
             path.unlink(missing_ok=True)
-            return _read_wav(self._ensure(text, slow))
+            return _read_wav(self._ensure(text, wpm))
 
     def prepare(self, texts: Iterable[str], ready: Callable[[str, Sound], None] | None = None) -> None:
         """Synthesize ahead of time whatever is not cached yet, handing each sound to
@@ -306,24 +308,28 @@ class Pyttsx3Synthesizer:
             if ready is not None:
                 ready(text, sound)
 
-    def cache_path(self, text: str, slow: bool = False) -> Path:
+    def cache_path(self, text: str, slow: bool = False, rate: int | None = None) -> Path:
         """Where the audio of ``text`` is (or will be) cached."""
-        key = "\n".join([_CACHE_VERSION, self.voice or "", str(self._wpm(slow)), text])
+        return self._path(text, self._wpm(slow, rate))
+
+    def _path(self, text: str, wpm: int) -> Path:
+        key = "\n".join([_CACHE_VERSION, self.voice or "", str(wpm), text])
         return self.cache_dir / f"{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}.wav"
 
-    def _wpm(self, slow: bool) -> int:
-        return max(RATE_RANGE[0], round(self.rate * SLOW_FACTOR)) if slow else self.rate
+    def _wpm(self, slow: bool, rate: int | None = None) -> int:
+        wpm = self.rate if rate is None else rate
+        return max(RATE_RANGE[0], round(wpm * SLOW_FACTOR)) if slow else wpm
 
-    def _ensure(self, text: str, slow: bool) -> Path:
+    def _ensure(self, text: str, wpm: int) -> Path:
         if not text.strip():
             raise ValueError("nothing to say: empty text")
-        path = self.cache_path(text, slow)
+        path = self._path(text, wpm)
         if not path.exists():
             engine = _engine()
-            engine.call(lambda pyttsx3_engine: self._make(engine, pyttsx3_engine, text, slow, path))
+            engine.call(lambda pyttsx3_engine: self._make(engine, pyttsx3_engine, text, wpm, path))
         return path
 
-    def _make(self, engine: _Engine, pyttsx3_engine: Any, text: str, slow: bool, path: Path) -> None:
+    def _make(self, engine: _Engine, pyttsx3_engine: Any, text: str, wpm: int, path: Path) -> None:
         """On the engine's thread: synthesize into a temporary file, then rename it into
         place, so the cache never holds half a file."""
         if path.exists():  # made meanwhile for another thread
@@ -335,7 +341,7 @@ class Pyttsx3Synthesizer:
         os.close(fd)
         temporary = Path(name)
         try:
-            engine.save(pyttsx3_engine, text, self.voice or engine.default_voice, self._wpm(slow), temporary)
+            engine.save(pyttsx3_engine, text, self.voice or engine.default_voice, wpm, temporary)
             _read_wav(temporary)  # a broken file fails here, not when played
             os.replace(temporary, path)
         except (OSError, EOFError, wave.Error, ValueError) as error:
@@ -360,20 +366,22 @@ def _read_wav(path: Path) -> Sound:
 
 TONE_LEVEL = 0.2
 """Peak amplitude of tones (-14 dBFS): well below speech, bearable for ten minutes."""
-_TONES: dict[str, list[tuple[float, float]]] = {
-    "press": [(523.25, 0.30)],  # C5, higher: squeeze
-    "release": [(392.00, 0.30)],  # G4, lower: let go
+TONES: dict[str, list[tuple[float, float]]] = {
+    # Short clicks, as CPR metronomes give: the beat falls on a sharp start, and
+    # they are over long before the next cue.
+    "press": [(523.25, 0.08)],  # C5, higher: squeeze
+    "release": [(392.00, 0.08)],  # G4, lower: let go
     "understood": [(783.99, 0.07), (1046.50, 0.09)],  # G5 then C6: a short rising "got it"
 }
 """Each tone as notes in turn: (Hz, seconds)."""
-TONE_KINDS = tuple(_TONES)
+TONE_KINDS = tuple(TONES)
 
 
 def tone(kind: str, rate: int = 22050) -> Sound:
     """A soft tone: "press" (higher), "release" (lower) or "understood" (a short earcon)."""
-    if kind not in _TONES:
+    if kind not in TONES:
         raise ValueError(f"unknown tone {kind!r}; tones: {', '.join(TONE_KINDS)}")
-    notes = [_note(frequency, seconds, rate) for frequency, seconds in _TONES[kind]]
+    notes = [_note(frequency, seconds, rate) for frequency, seconds in TONES[kind]]
     samples = np.concatenate(notes) * TONE_LEVEL * 32767
     return Sound(np.round(samples).astype("<i2").tobytes(), rate)
 
