@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Score voice/answers.py on the two tuning sets and, apart, on the held-out set.
 
-Three sets, each YAML:
+Five sets, each YAML:
   tune     scripts/questions_tune.yaml       tuning set, written by the answers' author
-  dev      scripts/questions_heldout.yaml    second tuning set (once held out; its
-                                             figures were seen, so now tuned on)
-  heldout  scripts/questions_heldout2.yaml   held-out set: summary figures only,
+  dev      scripts/questions_dev.yaml        tuning sets written by others; each was
+  dev2     scripts/questions_dev2.yaml       held out once, its figures seen, then tuned on
+  dev3     scripts/questions_dev3.yaml
+  heldout  scripts/questions_heldout.yaml    held-out set: summary figures only,
                                              never a question of it
 Each set is YAML: `answerable: [{question, answer: [leaflet sentences]}]` and
 `unanswerable: [{question}]`. An answerable question is answered right when the
@@ -44,7 +45,7 @@ class Figures:
     unanswerable: int = 0
     wrongly_answered: int = 0
     not_taken_as_question: int = 0
-    """Questions that is_question() would let pass as talk."""
+    """Questions that is_question() would let pass as talk if spoken (typed, an answered line is a question)."""
     unknown_expected: int = 0
     """Expected sentences that are not leaflet sentences: a fault of the set."""
     misses: list[str] = field(default_factory=list)
@@ -89,18 +90,20 @@ def report(name: str, figures: Figures) -> str:
         f"  answered wrong      {figures.wrong:3d}  {_percent(figures.wrong, figures.answerable)}",
         f"  not answered        {figures.not_answered:3d}  {_percent(figures.not_answered, figures.answerable)}",
         f"  unanswerable answered {figures.wrongly_answered:d}  of {figures.unanswerable}   (target <= 1)",
-        f"  not taken as a question {figures.not_taken_as_question}",
+        f"  not taken as a question if spoken {figures.not_taken_as_question}",
         f"  expected sentences not in the leaflet {figures.unknown_expected}",
     ])
 
 
 SETS = {
     "tune": ROOT / "scripts" / "questions_tune.yaml",
-    "dev": ROOT / "scripts" / "questions_heldout.yaml",
-    "heldout": ROOT / "scripts" / "questions_heldout2.yaml",
+    "dev": ROOT / "scripts" / "questions_dev.yaml",
+    "dev2": ROOT / "scripts" / "questions_dev2.yaml",
+    "dev3": ROOT / "scripts" / "questions_dev3.yaml",
+    "heldout": ROOT / "scripts" / "questions_heldout.yaml",
 }
 """The sets in the order reported; only "heldout" never shows its questions."""
-TUNING = ("tune", "dev")
+TUNING = ("tune", "dev", "dev2", "dev3")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         with path.open(encoding="utf-8") as file:
             figures = score(answers, yaml.safe_load(file) or {})
         print(report(name, figures))
-        if name in TUNING and args.show_misses:
+        if name in TUNING and args.show_misses and figures.misses:
             print("\n".join(f"    {miss}" for miss in figures.misses))
         results[name] = {key: value for key, value in asdict(figures).items() if key != "misses"}
     if args.json:

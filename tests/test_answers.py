@@ -53,6 +53,23 @@ def test_a_question_the_leaflet_does_not_answer_is_refused(question: str) -> Non
     assert ANSWERS.answer(question) is None
 
 
+def test_articles_do_not_change_a_phrase() -> None:
+    # "where to put fingers" is a topic of the measuring sentence; "my" in between changes nothing.
+    assert ANSWERS.scores("where to put my fingers") == ANSWERS.scores("where to put fingers")
+    answer = ANSWERS.answer("where do I put my fingers")
+    assert answer is not None and step("spot")[0] in answer.sentences
+
+
+@pytest.mark.parametrize(
+    "text,answered",
+    [("I don't know where to put my fingers", True), ("cant remember how far from my nipple", True),
+     ("the baby is crying", False), ("pass me the towel", False), ("so that's it then", False)],
+)
+def test_a_typed_line_is_a_question_when_shaped_as_one_or_answered(text: str, answered: bool) -> None:
+    assert not ANSWERS.is_question(text)
+    assert ANSWERS.is_typed_question(text) is answered
+
+
 def test_answers_are_leaflet_sentences_in_leaflet_order() -> None:
     order = list(ANSWERS.sentences)
     answered = 0
@@ -73,7 +90,8 @@ def test_a_step_question_is_never_an_answer() -> None:
 @pytest.mark.parametrize(
     "text",
     ["how far back from the nipple", "Um, so what do I collect it in", "why wash my hands", "can I use a bottle",
-     "is it normal?", "the baby is crying?", "do I press hard"],
+     "is it normal?", "the baby is crying?", "do I press hard", "hmm, tell me how to catch the drops",
+     "wat do i do wen the drops come out"],
 )
 def test_questions_are_questions(text: str) -> None:
     assert ANSWERS.is_question(text)
@@ -157,8 +175,10 @@ def test_a_topic_naming_no_sentence_or_several_names_file_line_and_field(sentenc
     assert message in caught.value.message
 
 
-def test_the_benchmark_scores_three_sets_and_never_shows_the_held_out_questions(tmp_path) -> None:
+def test_the_benchmark_scores_every_set_and_never_shows_the_held_out_questions(tmp_path) -> None:
     tune, dev, heldout = tmp_path / "tune.yaml", tmp_path / "dev.yaml", tmp_path / "heldout.yaml"
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("answerable: []\nunanswerable: []\n", encoding="utf-8")
     tune.write_text(yaml.safe_dump({
         "answerable": [{"question": "what is PALS?", "answer": [step("contact")[1]]},
                        {"question": "how far back from the nipple?", "answer": [step("wash")[0]]}],
@@ -175,7 +195,7 @@ def test_the_benchmark_scores_three_sets_and_never_shows_the_held_out_questions(
     figures = tmp_path / "figures.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_answers.py"), "--tune", str(tune), "--dev", str(dev),
-         "--heldout", str(heldout), "--show-misses", "--json", str(figures)],
+         "--dev2", str(empty), "--dev3", str(empty), "--heldout", str(heldout), "--show-misses", "--json", str(figures)],
         check=False, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -185,7 +205,7 @@ def test_the_benchmark_scores_three_sets_and_never_shows_the_held_out_questions(
     assert (report["heldout"]["wrong"], report["heldout"]["wrongly_answered"]) == (1, 1)
     assert "how far back from the nipple?" in done.stdout and "what is the bung for?" in done.stdout
     assert "plunger for" not in done.stdout and "squeeze for" not in done.stdout
-    assert [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")] == ["tune", "dev", "heldout"]
+    assert [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")] == ["tune", "dev", "dev2", "dev3", "heldout"]
 
 
 def test_the_benchmark_scores_only_the_sets_asked_for(tmp_path) -> None:

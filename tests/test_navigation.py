@@ -59,6 +59,13 @@ def test_a_typed_question_is_answered_from_the_leaflet_or_not_at_all():
     assert any(line.startswith("The leaflet does not answer that.") for line in lines)
 
 
+def test_a_typed_line_the_leaflet_answers_is_a_question_even_unasked():
+    lines = typed("I don't know where to put my fingers", "the baby is crying")
+    answer = next(line for line in lines if line.startswith("The leaflet says:"))
+    assert "2 to 3 centimetres" in answer
+    assert "Not understood. To see the commands, type help." in lines
+
+
 def test_typed_talk_slower_brief_and_full_are_answered():
     lines = typed("talk slower", "brief", "full version")
     for response in ("talk_slower", "full"):

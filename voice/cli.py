@@ -496,7 +496,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
-                _background(read_lines, stdin, matcher, Answers.from_content(content).is_question, runner)
+                _background(read_lines, stdin, matcher, Answers.from_content(content).is_typed_question, runner)
                 summary = runner.run(output)
             else:
                 if mode is InputMode.VOICE:
