@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Score voice/answers.py on the two tuning sets and, apart, on the held-out set.
+"""Score voice/answers.py on the tuning sets and, apart, on the held-out set.
 
-Five sets, each YAML:
+Seven sets, each YAML:
   tune     scripts/questions_tune.yaml       tuning set, written by the answers' author
   dev      scripts/questions_dev.yaml        tuning sets written by others; each was
   dev2     scripts/questions_dev2.yaml       held out once, its figures seen, then tuned on
   dev3     scripts/questions_dev3.yaml
+  dev4     scripts/questions_dev4.yaml
+  dev5     scripts/questions_dev5.yaml
   heldout  scripts/questions_heldout.yaml    held-out set: summary figures only,
                                              never a question of it
 Each set is YAML: `answerable: [{question, answer: [leaflet sentences]}]` and
@@ -100,10 +102,12 @@ SETS = {
     "dev": ROOT / "scripts" / "questions_dev.yaml",
     "dev2": ROOT / "scripts" / "questions_dev2.yaml",
     "dev3": ROOT / "scripts" / "questions_dev3.yaml",
+    "dev4": ROOT / "scripts" / "questions_dev4.yaml",
+    "dev5": ROOT / "scripts" / "questions_dev5.yaml",
     "heldout": ROOT / "scripts" / "questions_heldout.yaml",
 }
 """The sets in the order reported; only "heldout" never shows its questions."""
-TUNING = ("tune", "dev", "dev2", "dev3")
+TUNING = ("tune", "dev", "dev2", "dev3", "dev4", "dev5")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -122,6 +122,17 @@ def test_check_subcommand_gives_one_line_and_status_2(case, tmp_path):
     assert b"Traceback" not in result.stderr and b"hacked" not in result.stdout
 
 
+def test_check_finds_an_asked_question_naming_no_one_sentence(tmp_path):
+    original = (ROOT / "content" / "asked.yaml").read_text(encoding="utf-8")
+    old = "    - sentence: no set length of time"
+    assert old in original
+    path = tmp_path / "asked.yaml"
+    path.write_text(original.replace(old, "    - sentence: the nipple", 1), encoding="utf-8")
+    result = run_cli("check", str(path))
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(f"error: {path}:{line_of(original, old)}: asked.answered[")
+
+
 def test_check_accepts_the_shipped_files():
     for name in ("guide.yaml", "commands.yaml", "rhythm.yaml"):
         result = run_cli("check", str(ROOT / "content" / name))

@@ -16,7 +16,7 @@ from typing import Callable
 
 from yaml.nodes import Node
 
-from .answers import Vocabulary, parse_vocabulary
+from .answers import Examples, Vocabulary, parse_examples, parse_vocabulary
 from .commands import CommandId, PhraseMatcher, TemplateError, normalize, phrase_key, template_pattern
 from .errors import ContentError
 from .yamlcheck import Doc
@@ -193,6 +193,8 @@ class Content:
     rhythm: RhythmSettings
     answers: Vocabulary
     """The words that find the leaflet sentences answering a question (voice/answers.py)."""
+    asked: Examples
+    """Questions people ask, answered by the leaflet or not (voice/answers.py)."""
     speech_rate: SpeechRate
 
     @property
@@ -266,6 +268,7 @@ def load(directory: Path = DEFAULT_DIR, overrides: Sequence[Path] = ()) -> Conte
         input_modes=values["input_modes"],
         rhythm=values["rhythm"],
         answers=values["answers"],
+        asked=values["asked"],
         speech_rate=values["speech_rate"],
     )
 
@@ -560,5 +563,6 @@ _SECTIONS: dict[str, Callable[[Doc, Node], object]] = {
     "input_modes": _input_modes,
     "rhythm": _rhythm,
     "answers": parse_vocabulary,
+    "asked": parse_examples,
     "speech_rate": _speech_rate,
 }

@@ -266,6 +266,11 @@ class Session:
         return self._content.steps[self._index]
 
     @property
+    def answerer(self) -> Answers:
+        """What answers her questions (the reader of typed lines asks it too)."""
+        return self._answers
+
+    @property
     def breast(self) -> Breast | None:
         return self._breasts.current
 
