@@ -158,6 +158,7 @@ class Answers:
 
     def _unit_terms(self, text: str) -> list[str]:
         return [term for unit in self._units(text) for term in unit]
+
     @classmethod
     def from_content(cls, content: Content) -> Answers:
         """Every step's sentences (not its questions) and the contacts' intro,
@@ -211,16 +212,8 @@ class Answers:
         chosen = [i for i in ranked[:MAX_SENTENCES] if scores[i] >= RUNNER_UP * best]
         return Answer(tuple(self._sentences[i] for i in sorted(chosen)), best)
 
-    def scores(self, question: str) -> list[float]:
-        """Each sentence's share of the question's weight, in leaflet order; empty
-        when the question is on a subject the leaflet does not cover."""
-        units = list(dict.fromkeys(self._units(question)))
-        if any(unit & self._off_topic for unit in units):
-            return []
-        return self._covered(units)
-
     def _covered(self, units: list[Unit]) -> list[float]:
-        """Each sentence's share of the units' weight."""
+        """Each sentence's share of the units' weight, in leaflet order."""
         weights = [max((self._idf[t] for t in unit if t in self._idf), default=self._unknown) for unit in units]
         total = sum(weights)
         if not total:
