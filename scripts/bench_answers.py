@@ -16,6 +16,9 @@ answer holds at least one of its sentences and at most one other sentence;
 wrong when it holds none of them (or more others); not answered when None.
 An unanswerable question must get None. Misses are shown (--show-misses) for
 the tuning sets only: the held-out set is for figures, never for choosing rules.
+Last, the everyday talk of the recognition dev set (make_devset.py, its tuning
+and held-out parts): how much of it would be answered aloud if heard (only
+what is shaped as a question is tried).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from make_devset import EVERYDAY, HELD_SPEECH, HELD_WITH_COMMAND_WORDS, WITH_COMMAND_WORDS
 from voice import content as content_module
 from voice.answers import Answers
 
@@ -97,6 +101,20 @@ def report(name: str, figures: Figures) -> str:
     ])
 
 
+def talk(answers: Answers) -> dict[str, dict[str, int]]:
+    """Per part of the everyday talk: its lines, those shaped as questions, and
+    how many of those would be answered if heard."""
+    figures = {}
+    for part, lines in (("tuning", EVERYDAY + WITH_COMMAND_WORDS), ("held out", HELD_SPEECH + HELD_WITH_COMMAND_WORDS)):
+        asked = [line for line in lines if answers.is_question(line)]
+        figures[part] = {
+            "lines": len(lines),
+            "question_shaped": len(asked),
+            "answered_if_heard": sum(answers.answer(line) is not None for line in asked),
+        }
+    return figures
+
+
 SETS = {
     "tune": ROOT / "scripts" / "questions_tune.yaml",
     "dev": ROOT / "scripts" / "questions_dev.yaml",
@@ -138,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         if name in TUNING and args.show_misses and figures.misses:
             print("\n".join(f"    {miss}" for miss in figures.misses))
         results[name] = {key: value for key, value in asdict(figures).items() if key != "misses"}
+    results["talk"] = talk(answers)
+    print("talk: everyday lines that would be answered (target: none heard)")
+    for part, counts in results["talk"].items():
+        print(f"  {part:8s} {counts['answered_if_heard']} of {counts['question_shaped']} question-shaped lines"
+              f" ({counts['lines']} in all)")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -259,7 +259,7 @@ def test_the_benchmark_scores_every_set_and_never_shows_the_held_out_questions(t
     assert (report["heldout"]["wrong"], report["heldout"]["wrongly_answered"]) == (1, 1)
     assert "how far back from the nipple?" in done.stdout and "what is the bung for?" in done.stdout
     assert "plunger for" not in done.stdout and "squeeze for" not in done.stdout
-    assert [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")] == ["tune", "dev", "dev2", "dev3", "dev4", "dev5", "heldout"]
+    assert [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")] == ["tune", "dev", "dev2", "dev3", "dev4", "dev5", "heldout", "talk"]
 
 
 def test_the_benchmark_scores_only_the_sets_asked_for(tmp_path) -> None:
