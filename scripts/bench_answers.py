@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from make_devset import EVERYDAY, HELD_SPEECH, HELD_WITH_COMMAND_WORDS, WITH_COMMAND_WORDS
+
 from voice import content as content_module
 from voice.answers import Answers
 

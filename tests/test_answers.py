@@ -148,7 +148,7 @@ def test_a_question_nearer_one_the_leaflet_does_not_answer_is_refused() -> None:
 
 
 def test_every_asked_question_set_names_one_sentence_and_the_examples_cover_every_sentence() -> None:
-    named = {piece for a in CONTENT.asked.answered for piece in [a.sentence]}
+    named = {a.sentence for a in CONTENT.asked.answered}
     covered = {s for s in ANSWERS.sentences if any(piece in s for piece in named)}
     assert covered == set(ANSWERS.sentences)
     assert all(len(a.questions) >= 5 for a in CONTENT.asked.answered)
@@ -156,14 +156,13 @@ def test_every_asked_question_set_names_one_sentence_and_the_examples_cover_ever
 
 
 @pytest.mark.parametrize(
-    "old,new,field",
-    [("    - sentence: no set length of time", "    - sentence: wash your feet", "].sentence"),
-     ("    - sentence: no set length of time", "    - sentence: the nipple", "].sentence"),
-     ("      questions:\n", "      asked:\n", "asked.answered["),
-     ("  not_answered:\n", "  not_answered: []\n  unanswered:\n", "asked.unanswered")],
+    "old,new,field,fragment",
+    [("    - sentence: no set length of time", "    - sentence: wash your feet", "].sentence", "    - sentence: wash"),
+     ("    - sentence: no set length of time", "    - sentence: the nipple", "].sentence", "    - sentence: the nipple"),
+     ("      questions:\n", "      asked:\n", "asked.answered[", "      asked:"),
+     ("  not_answered:\n", "  not_answered: []\n  unanswered:\n", "asked.unanswered", "  unanswered:")],
 )
-def test_bad_asked_yaml_names_file_line_and_field(old: str, new: str, field: str, tmp_path) -> None:
-    old, new = old.replace("\\n", "\n"), new.replace("\\n", "\n")
+def test_bad_asked_yaml_names_file_line_and_field(old: str, new: str, field: str, fragment: str, tmp_path) -> None:
     assert old in ASKED_YAML, "the case must change the file"
     target = tmp_path / "content"
     shutil.copytree(ROOT / "content", target)
@@ -173,7 +172,7 @@ def test_bad_asked_yaml_names_file_line_and_field(old: str, new: str, field: str
     with pytest.raises(ContentError) as caught:
         Answers.from_content(content.load(target))
     assert caught.value.file == str(path)
-    assert caught.value.line == line_of(broken, new.split("\n")[0] if "unanswered" not in new else "  unanswered:")
+    assert caught.value.line == line_of(broken, fragment)
     assert field in caught.value.field
 
 
@@ -249,7 +248,8 @@ def test_the_benchmark_scores_every_set_and_never_shows_the_held_out_questions(t
     figures = tmp_path / "figures.json"
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "bench_answers.py"), "--tune", str(tune), "--dev", str(dev),
-         "--dev2", str(empty), "--dev3", str(empty), "--dev4", str(empty), "--dev5", str(empty), "--heldout", str(heldout), "--show-misses", "--json", str(figures)],
+         *(arg for name in ("--dev2", "--dev3", "--dev4", "--dev5") for arg in (name, str(empty))),
+         "--heldout", str(heldout), "--show-misses", "--json", str(figures)],
         check=False, capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr
