@@ -8,6 +8,7 @@ which is when counting (re)starts.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Callable
@@ -223,7 +224,6 @@ class Session:
         self._reminders = reminders
         self._history = history
         self._say_hints = hints
-        self._answers = Answers.from_content(content)
         self._quiet_since = t
         self._reminded = -1
         self._last_command: CommandId | None = None
@@ -265,10 +265,11 @@ class Session:
     def step(self) -> Step:
         return self._content.steps[self._index]
 
-    @property
+    @functools.cached_property
     def answerer(self) -> Answers:
-        """What answers her questions (the reader of typed lines asks it too)."""
-        return self._answers
+        """What answers her questions (the reader of typed lines asks it too); made
+        at the first question, not before the first word (0.1 s of stemming)."""
+        return Answers.from_content(self._content)
 
     @property
     def breast(self) -> Breast | None:
@@ -389,7 +390,7 @@ class Session:
         if self.ended:
             return []
         self._quiet_since = t
-        answer = self._answers.answer(question)
+        answer = self.answerer.answer(question)
         if answer is None:
             return self._batch([self._say("answer_none")])
         intro = self._render("answer_intro")
