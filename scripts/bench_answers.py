@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Score voice/answers.py on the tuning sets and, apart, on the held-out set.
 
-Seven sets, each YAML:
+Nine sets, each YAML:
   tune     scripts/questions_tune.yaml       tuning set, written by the answers' author
   dev      scripts/questions_dev.yaml        tuning sets written by others; each was
   dev2     scripts/questions_dev2.yaml       held out once, its figures seen, then tuned on
   dev3     scripts/questions_dev3.yaml
   dev4     scripts/questions_dev4.yaml
   dev5     scripts/questions_dev5.yaml
+  dev6     scripts/questions_dev6.yaml
+  dev7     scripts/questions_dev7.yaml
   heldout  scripts/questions_heldout.yaml    held-out set: summary figures only,
                                              never a question of it
 Each set is YAML: `answerable: [{question, answer: [leaflet sentences]}]` and
@@ -18,14 +20,19 @@ An unanswerable question must get None. Misses are shown (--show-misses) for
 the tuning sets only: the held-out set is for figures, never for choosing rules.
 Last, the everyday talk of the recognition dev set (make_devset.py, its tuning
 and held-out parts): how much of it would be answered aloud if heard (only
-what is shaped as a question is tried).
+what is shaped as a question is tried). With --timing, also how long the
+question model takes to load, to make and to read back the asked questions'
+vectors, and to answer one question.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -38,6 +45,8 @@ from make_devset import EVERYDAY, HELD_SPEECH, HELD_WITH_COMMAND_WORDS, WITH_COM
 
 from voice import content as content_module
 from voice.answers import Answers
+from voice.content import Content
+from voice.embedding import Embedder
 
 # Sentences an answer may hold beside an expected one and still be right.
 MAX_OTHERS = 1
@@ -116,6 +125,34 @@ def talk(answers: Answers) -> dict[str, dict[str, int]]:
     return figures
 
 
+def timing(content: Content, questions: list[str]) -> dict[str, float]:
+    """Seconds to load the model and to make and to read back the asked questions'
+    vectors (a first run, then every later one); milliseconds to answer a question."""
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        embedder = Embedder(cache_dir=Path(folder))
+        loaded = time.perf_counter()
+        answers = Answers.from_content(content, embedder)
+        made = time.perf_counter()
+        reader = Embedder(cache_dir=Path(folder))
+        read_start = time.perf_counter()
+        Answers.from_content(content, reader)
+        read = time.perf_counter()
+    per_question = []
+    for question in questions:
+        begin = time.perf_counter()
+        answers.answer(question)
+        per_question.append(1000 * (time.perf_counter() - begin))
+    per_question.sort()
+    return {
+        "model_load_s": loaded - start,
+        "vectors_made_s": made - loaded,
+        "vectors_read_s": read - read_start,
+        "question_median_ms": statistics.median(per_question),
+        "question_p95_ms": per_question[int(0.95 * (len(per_question) - 1))],
+    }
+
+
 SETS = {
     "tune": ROOT / "scripts" / "questions_tune.yaml",
     "dev": ROOT / "scripts" / "questions_dev.yaml",
@@ -123,10 +160,12 @@ SETS = {
     "dev3": ROOT / "scripts" / "questions_dev3.yaml",
     "dev4": ROOT / "scripts" / "questions_dev4.yaml",
     "dev5": ROOT / "scripts" / "questions_dev5.yaml",
+    "dev6": ROOT / "scripts" / "questions_dev6.yaml",
+    "dev7": ROOT / "scripts" / "questions_dev7.yaml",
     "heldout": ROOT / "scripts" / "questions_heldout.yaml",
 }
 """The sets in the order reported; only "heldout" never shows its questions."""
-TUNING = ("tune", "dev", "dev2", "dev3", "dev4", "dev5")
+TUNING = ("tune", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,14 +175,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}", type=Path, default=path, help=f"the {name} set ({path.name})")
     parser.add_argument("--sets", default=",".join(SETS), help="the sets to score, comma-separated (default: all)")
     parser.add_argument("--show-misses", action="store_true", help="print the tuning sets' misses (never the held-out's)")
+    parser.add_argument("--timing", action="store_true", help="also time the model, the vectors and one question")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     chosen = [name for name in args.sets.split(",") if name]
     unknown = sorted(set(chosen) - set(SETS))
     if unknown:
         parser.error(f"unknown set(s): {', '.join(unknown)}; expected: {', '.join(SETS)}")
-    answers = Answers.from_content(content_module.load(args.content))
+    content = content_module.load(args.content)
+    answers = Answers.from_content(content)
     results: dict[str, dict] = {}
+    asked: list[str] = []
     for name in SETS:
         path = getattr(args, name)
         if name not in chosen:
@@ -152,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: {path} is missing", file=sys.stderr)
             continue
         with path.open(encoding="utf-8") as file:
-            figures = score(answers, yaml.safe_load(file) or {})
+            questions = yaml.safe_load(file) or {}
+        figures = score(answers, questions)
+        asked += [item["question"] for part in ("answerable", "unanswerable") for item in questions.get(part) or []]
         print(report(name, figures))
         if name in TUNING and args.show_misses and figures.misses:
             print("\n".join(f"    {miss}" for miss in figures.misses))
@@ -162,6 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     for part, counts in results["talk"].items():
         print(f"  {part:8s} {counts['answered_if_heard']} of {counts['question_shaped']} question-shaped lines"
               f" ({counts['lines']} in all)")
+    if args.timing and asked:
+        results["time"] = timing(content, asked)
+        print("time: {model_load_s:.2f} s to load the model; the asked questions' vectors made in {vectors_made_s:.1f} s"
+              " (once), read in {vectors_read_s:.3f} s; a question {question_median_ms:.1f} ms median,"
+              " {question_p95_ms:.1f} ms p95".format(**results["time"]))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0

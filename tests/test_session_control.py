@@ -3,6 +3,7 @@ reminder after a long silence: the session's side of it. Pure: times are numbers
 
 import pytest
 
+from voice import embedding
 from voice.commands import CommandId, Source
 from voice.session import FINISH_ANSWER_SECONDS, REMINDER_SECONDS, Breast, InputMode, Preferences, Session, Verbosity
 
@@ -196,3 +197,19 @@ def test_preferences_hold_what_she_chose():
     handle(session, CommandId.FULL)
     prefs = session.preferences()
     assert prefs == Preferences(150 + RATE.step, 11 + CONTENT.rhythm.tempo_step, Verbosity.FULL)
+
+
+def test_a_question_is_answered_from_the_leaflet_or_told_whom_to_ask():
+    session = at_step("massage", t=0.0)
+    said = says(session.ask("how far back from the nipple?", 1.0))
+    assert kinds(said) == ["answer"] and "2 to 3 centimetres" in said[0].text
+    assert kinds(session.ask("can I freeze my milk?", 2.0)) == ["answer_none"]
+
+
+def test_without_the_question_model_she_is_still_told_whom_to_ask(monkeypatch, tmp_path):
+    """A broken install (the model's tokenizer gone) does not end the session."""
+    monkeypatch.setattr(embedding, "TOKENIZER", tmp_path / "missing.json")
+    monkeypatch.setattr(embedding, "shared", lambda: embedding.Embedder(cache_dir=None))
+    session = at_step("massage", t=0.0)
+    assert session.is_typed_question("I don't know where to put my fingers")
+    assert kinds(session.ask("how far back from the nipple?", 1.0)) == ["answer_none"]

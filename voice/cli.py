@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     content = content_module.load(args.content, overrides=args.files)
-    # Topics and asked questions name leaflet sentences: checked once the sentences are known.
+    # Asked questions name leaflet sentences: checked once the sentences are known. This also
+    # makes and keeps the asked questions' vectors, so that a first question is answered at once.
     Answers.from_content(content)
     print(
         f"OK: {', '.join(map(str, args.files)) or args.content}: {len(content.steps)} steps, "
@@ -498,7 +499,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
-                _background(read_lines, stdin, matcher, session.answerer.is_typed_question, runner)
+                _background(read_lines, stdin, matcher, session.is_typed_question, runner)
                 summary = runner.run(output)
             else:
                 if mode is InputMode.VOICE:

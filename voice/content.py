@@ -192,7 +192,7 @@ class Content:
     """Input mode ("voice", "keys", "text") -> part ("give", "help", "item") -> template."""
     rhythm: RhythmSettings
     answers: Vocabulary
-    """The words that find the leaflet sentences answering a question (voice/answers.py)."""
+    """The words that make what she says a question (voice/answers.py)."""
     asked: Examples
     """Questions people ask, answered by the leaflet or not (voice/answers.py)."""
     speech_rate: SpeechRate

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from .answers import Answers
 from .commands import CommandId, Source
 from .content import RESPONSES, STEP_SLOT, Content, Step
+from .errors import EngineError
 from .rhythm import Cue, Rhythm, Style
 
 # "Sorry, I did not catch that" at most this often, so noise cannot nag.
@@ -268,8 +269,16 @@ class Session:
     @functools.cached_property
     def answerer(self) -> Answers:
         """What answers her questions (the reader of typed lines asks it too); made
-        at the first question, not before the first word (0.1 s of stemming)."""
+        at the first question, not before the first word (0.4 s to load its model)."""
         return Answers.from_content(self._content)
+
+    def is_typed_question(self, text: str) -> bool:
+        """Answers.is_typed_question, for the reader of typed lines. With the question
+        model broken, every line that is no command is asked: she is told whom to ask."""
+        try:
+            return self.answerer.is_typed_question(text)
+        except EngineError:
+            return True
 
     @property
     def breast(self) -> Breast | None:
@@ -390,7 +399,10 @@ class Session:
         if self.ended:
             return []
         self._quiet_since = t
-        answer = self.answerer.answer(question)
+        try:
+            answer = self.answerer.answer(question)
+        except EngineError:
+            answer = None  # the question model is broken (a broken install): still, whom to ask
         if answer is None:
             return self._batch([self._say("answer_none")])
         intro = self._render("answer_intro")
