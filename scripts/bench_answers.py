@@ -132,11 +132,12 @@ def timing(content: Content, questions: list[str]) -> dict[str, float]:
         start = time.perf_counter()
         embedder = Embedder(cache_dir=Path(folder))
         loaded = time.perf_counter()
-        answers = Answers.from_content(content, embedder)
+        answers = Answers.from_content(content, lambda: embedder)
+        answers.prepare()
         made = time.perf_counter()
         reader = Embedder(cache_dir=Path(folder))
         read_start = time.perf_counter()
-        Answers.from_content(content, reader)
+        Answers.from_content(content, lambda: reader).prepare()
         read = time.perf_counter()
     per_question = []
     for question in questions:

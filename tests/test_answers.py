@@ -65,6 +65,16 @@ def test_a_typed_line_is_a_question_when_shaped_as_one_or_answered(text: str, an
     assert ANSWERS.is_typed_question(text) is answered
 
 
+@pytest.mark.parametrize(
+    "text,heard",
+    [("how far back from the nipple", True), ("um, what do I collect it in", True),
+     ("I don't know where to put my fingers", False), ("the baby is crying?", False),
+     ("can you pass me the towel?", False)],
+)
+def test_heard_speech_is_a_question_when_shaped_as_one_and_answered(text: str, heard: bool) -> None:
+    assert ANSWERS.is_heard_question(text) is heard
+
+
 def test_answers_are_leaflet_sentences_in_leaflet_order() -> None:
     order = list(ANSWERS.sentences)
     answered = 0
@@ -102,7 +112,7 @@ def test_talk_is_not_a_question(text: str) -> None:
 def with_examples(*answered: tuple[str, tuple[str, ...]], not_answered: tuple[str, ...] = ()) -> Answers:
     """The real sentences, but only the asked questions given."""
     asked = tuple(Asked(piece, questions, "asked.yaml", 1, "asked") for piece, questions in answered)
-    return Answers(ANSWERS.sentences, CONTENT.answers, Examples(asked, not_answered), shared())
+    return Answers(ANSWERS.sentences, CONTENT.answers, Examples(asked, not_answered), shared)
 
 
 def test_the_asked_questions_tell_which_sentence_she_means() -> None:

@@ -3,7 +3,7 @@ reminder after a long silence: the session's side of it. Pure: times are numbers
 
 import pytest
 
-from voice import embedding
+from voice import answers, embedding
 from voice.commands import CommandId, Source
 from voice.session import FINISH_ANSWER_SECONDS, REMINDER_SECONDS, Breast, InputMode, Preferences, Session, Verbosity
 
@@ -209,7 +209,9 @@ def test_a_question_is_answered_from_the_leaflet_or_told_whom_to_ask():
 def test_without_the_question_model_she_is_still_told_whom_to_ask(monkeypatch, tmp_path):
     """A broken install (the model's tokenizer gone) does not end the session."""
     monkeypatch.setattr(embedding, "TOKENIZER", tmp_path / "missing.json")
-    monkeypatch.setattr(embedding, "shared", lambda: embedding.Embedder(cache_dir=None))
+    monkeypatch.setattr(answers, "shared", lambda: embedding.Embedder(cache_dir=None))
     session = at_step("massage", t=0.0)
-    assert session.is_typed_question("I don't know where to put my fingers")
+    assert session.answerer.is_typed_question("I don't know where to put my fingers")
+    assert session.answerer.is_heard_question("how far back from the nipple?")
+    assert not session.answerer.is_heard_question("the baby is crying")
     assert kinds(session.ask("how far back from the nipple?", 1.0)) == ["answer_none"]

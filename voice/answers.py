@@ -11,7 +11,8 @@ has the method and its figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,8 +20,8 @@ import numpy as np
 from yaml.nodes import Node
 
 from .commands import phrase_key
-from .embedding import Embedder
-from .errors import ContentError
+from .embedding import Embedder, shared
+from .errors import ContentError, EngineError
 
 if TYPE_CHECKING:
     from .content import Content
@@ -79,10 +80,11 @@ class Answers:
     """Finds the leaflet sentences that answer a question."""
 
     def __init__(
-        self, sentences: Sequence[str], vocabulary: Vocabulary, examples: Examples, embedder: Embedder
+        self, sentences: Sequence[str], vocabulary: Vocabulary, examples: Examples, embedder: Callable[[], Embedder]
     ) -> None:
         """sentences: those an answer may hold, in leaflet order. Each of examples'
-        answered must name one of them. Every sentence needs asked questions to be found."""
+        answered must name one of them. Every sentence needs asked questions to be found.
+        embedder gives the model at the first question (prepare() for sooner)."""
         self._vocabulary = vocabulary
         self._sentences = tuple(sentences)
         self._embedder = embedder
@@ -92,7 +94,19 @@ class Answers:
             groups[self._named(asked.sentence, asked.file, asked.line, asked.field)].extend(asked.questions)
         groups.append(list(examples.not_answered))
         self._bounds = np.cumsum([0, *map(len, groups)])
-        self._vectors = embedder.embed_kept([question for group in groups for question in group])
+        self._questions = [question for group in groups for question in group]
+
+    @functools.cached_property
+    def _model(self) -> tuple[Embedder, np.ndarray]:
+        """The model and the asked questions' vectors; EngineError when it cannot be had
+        (then tried again at the next question)."""
+        embedder = self._embedder()
+        return embedder, embedder.embed_kept(self._questions)
+
+    def prepare(self) -> None:
+        """Load the model and the asked questions' vectors now rather than at the first
+        question. Raises EngineError when the model cannot be had."""
+        self._model  # noqa: B018 - made and kept by the property
 
     def _named(self, piece: str, file: str, line: int, field: str) -> int:
         """The index of the one sentence holding piece."""
@@ -103,14 +117,12 @@ class Answers:
         return found[0]
 
     @classmethod
-    def from_content(cls, content: Content, embedder: Embedder | None = None) -> Answers:
-        """Every step's sentences (not its questions) and the contacts' intro.
-        embedder: the process's shared one unless given."""
-        from .embedding import shared
-
+    def from_content(cls, content: Content, embedder: Callable[[], Embedder] | None = None) -> Answers:
+        """Every step's sentences (not its questions) and the contacts' intro. The model
+        is the process's shared one unless another is given."""
         sentences = [sentence for step in content.steps for sentence in step.say if not sentence.endswith("?")]
         sentences.append(content.contacts_intro)
-        return cls(list(dict.fromkeys(sentences)), content.answers, content.asked, embedder or shared())
+        return cls(list(dict.fromkeys(sentences)), content.answers, content.asked, embedder or shared)
 
     @property
     def sentences(self) -> tuple[str, ...]:
@@ -131,16 +143,30 @@ class Answers:
     def is_typed_question(self, text: str) -> bool:
         """Whether a typed line that is no command is a question: shaped as one, or
         answered by the leaflet ("I don't know where my fingers go"). Typed text is
-        meant for the assistant; heard speech may be talk in the room, so it must
-        be shaped as a question (is_question)."""
-        return self.is_question(text) or self.answer(text) is not None
+        meant for the assistant."""
+        return self.is_question(text) or self._answered(text)
+
+    def is_heard_question(self, text: str) -> bool:
+        """Whether heard speech that is no command is a question: shaped as one and
+        answered by the leaflet. Talk in the room is neither answered nor refused."""
+        return self.is_question(text) and self._answered(text)
+
+    def _answered(self, text: str) -> bool:
+        """Whether the leaflet answers it. With the question model broken (a broken
+        install), yes: asked, it is told whom to contact (Session.ask)."""
+        try:
+            return self.answer(text) is not None
+        except EngineError:
+            return True
 
     def answer(self, question: str) -> Answer | None:
         """The sentences that answer the question, or None when no asked question is
-        like it or the questions the leaflet does not answer are as like it."""
+        like it or the questions the leaflet does not answer are as like it.
+        Raises EngineError when the model cannot be had."""
         if not phrase_key(question):
             return None
-        likeness = self._vectors @ self._embedder.embed([question])[0]
+        embedder, vectors = self._model
+        likeness = vectors @ embedder.embed([question])[0]
         nearest = [
             float(np.sort(likeness[start:end])[-NEAREST:].mean()) if end > start else -1.0
             for start, end in zip(self._bounds[:-1], self._bounds[1:])

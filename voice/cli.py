@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from . import content as content_module
+from .answers import Answers
 from .commands import CommandId, Source
 from .content import QUESTIONS, Content
 from .errors import AudioFileError, ContentError, EngineError, NoSuchDevice, OptionError, VoiceError
 from .events import EventLog
-from .answers import Answers
 from .inputs import key_commands, read_keys, read_lines, single_keys
 from .listener import Listener
 from .output import Output, SpokenOutput, TextOutput
@@ -197,9 +197,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     content = content_module.load(args.content, overrides=args.files)
-    # Asked questions name leaflet sentences: checked once the sentences are known. This also
-    # makes and keeps the asked questions' vectors, so that a first question is answered at once.
-    Answers.from_content(content)
+    # Asked questions name leaflet sentences: checked once the sentences are known. Also
+    # checks the question model and keeps the asked questions' vectors, so that her first
+    # question is answered at once.
+    Answers.from_content(content).prepare()
     print(
         f"OK: {', '.join(map(str, args.files)) or args.content}: {len(content.steps)} steps, "
         f"{len(content.commands)} commands, {len(content.contacts)} contacts"
@@ -499,7 +500,7 @@ def _session(args: argparse.Namespace, content: Content) -> int:
                 # A reader of its own: a daemon thread blocked in sys.stdin's reader
                 # would hold that object's lock while the interpreter shuts down.
                 stdin = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 - lives as long as the process
-                _background(read_lines, stdin, matcher, session.is_typed_question, runner)
+                _background(read_lines, stdin, matcher, session.answerer.is_typed_question, runner)
                 summary = runner.run(output)
             else:
                 if mode is InputMode.VOICE:

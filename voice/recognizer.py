@@ -14,6 +14,7 @@ docs/recognition.md).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -23,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
+from .answers import Answers
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, chunks, frame_power, read_wav
 from .commands import CommandId, phrase_key
 from .content import Content
 from .errors import EngineError, OptionError
-from .answers import Answers
 from .whisper import Transcript, Whisper
 
 
@@ -155,6 +156,9 @@ class Recognizer:
         self.tuning = t = Tuning(**tuning)
         self._matcher = content.matcher()
         self._answers = Answers.from_content(content)
+        # Its model now, not at her first question. Without it, a question is told whom to contact.
+        with contextlib.suppress(EngineError):
+            self._answers.prepare()
         self._question = {command: spec.answer for command, spec in content.commands.items()}
         self._owner = {phrase: command for command, phrases in content.phrases.items() for phrase in phrases}
         self._words = {phrase: len(phrase_key(phrase)) for phrase in self._owner}
@@ -302,7 +306,6 @@ class Recognizer:
     # -- from words to a command ---------------------------------------------------
 
     def _decide(self, heard: Transcript, answers: frozenset[str]) -> _Heard:
-        t = self.tuning
         said = _once(heard.text)
         command = self._matcher.match(said)
         if command is not None:
@@ -310,7 +313,7 @@ class Recognizer:
         near = self._nearest(heard, said, answers)
         # No command, not even the nearest: a question the leaflet answers ("what can I
         # see?" is help misheard, not a question). Talk that asks nothing it says is nothing.
-        if near.command is None and self._answers.is_question(said) and self._answers.answer(said) is not None:
+        if near.command is None and self._answers.is_heard_question(said):
             return _Heard(None, said, 0.0, question=True)
         return near
 

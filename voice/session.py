@@ -268,17 +268,9 @@ class Session:
 
     @functools.cached_property
     def answerer(self) -> Answers:
-        """What answers her questions (the reader of typed lines asks it too); made
-        at the first question, not before the first word (0.4 s to load its model)."""
+        """What answers her questions (the reader of typed lines asks it too). Its model
+        loads at the first question, not before the first word (0.3 s)."""
         return Answers.from_content(self._content)
-
-    def is_typed_question(self, text: str) -> bool:
-        """Answers.is_typed_question, for the reader of typed lines. With the question
-        model broken, every line that is no command is asked: she is told whom to ask."""
-        try:
-            return self.answerer.is_typed_question(text)
-        except EngineError:
-            return True
 
     @property
     def breast(self) -> Breast | None:
